@@ -1,1 +1,1 @@
-
+//! Kyverno validate.podSecurity (see README).

@@ -20,6 +20,7 @@
 //! [`messages`] envelopes; [`Workload`] for pod-template extraction; [`Defaulting`] for the
 //! API-server steps that precede admission.
 
+pub mod admission;
 mod app_armor_skew;
 pub mod checks;
 pub mod containers;

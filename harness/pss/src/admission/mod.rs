@@ -1,0 +1,1 @@
+//! TODO(helper): the PSA admission model (namespace policy, exemptions, request flows).
