@@ -40,10 +40,8 @@ impl Defaulting {
         if let Some(spec) = workload.pod_spec_mut() {
             self.apply_to_spec(spec);
         }
-        if self.app_armor_annotations_to_fields {
-            if let Workload::Pod(pod) = workload {
-                crate::app_armor_skew::apply(pod);
-            }
+        if let (true, Workload::Pod(pod)) = (self.app_armor_annotations_to_fields, workload) {
+            crate::app_armor_skew::apply(pod);
         }
     }
 

@@ -99,6 +99,9 @@ impl std::fmt::Display for Kind {
 }
 
 /// A parsed object of a kind PSA evaluates.
+// The variants are k8s-openapi objects of similar size; boxing them would cost an
+// allocation per parse for no gain, since workloads are handled one at a time.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Workload {
     Pod(Pod),
