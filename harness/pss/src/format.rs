@@ -37,6 +37,12 @@ pub fn sorted_unique<S: AsRef<str> + Ord>(mut items: Vec<S>) -> Vec<S> {
 pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
+    // Fast path: names and policies are almost always plain printable ASCII.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -10,17 +10,31 @@ use crate::policy::LevelVersion;
 /// `ephemeralcontainers` subresource). An empty name drops the name and its quotes, as
 /// apimachinery's `NewForbidden` does.
 pub fn forbidden_message(resource: &str, name: &str, policy: &LevelVersion, detail: &str) -> String {
-    let subject = if name.is_empty() {
-        resource.to_owned()
-    } else {
-        format!("{resource} {}", go_quote(name))
-    };
-    format!("{subject} is forbidden: violates PodSecurity {}: {detail}", go_quote(&policy.to_string()))
+    let mut out = String::with_capacity(resource.len() + name.len() + detail.len() + 64);
+    out.push_str(resource);
+    if !name.is_empty() {
+        out.push(' ');
+        out.push_str(&go_quote(name));
+    }
+    out.push_str(" is forbidden: violates PodSecurity ");
+    push_policy_and_detail(&mut out, policy, detail);
+    out
 }
 
 /// `would violate PodSecurity "<level:version>": <detail>`.
 pub fn violation_warning(policy: &LevelVersion, detail: &str) -> String {
-    format!("would violate PodSecurity {}: {detail}", go_quote(&policy.to_string()))
+    let mut out = String::with_capacity(detail.len() + 48);
+    out.push_str("would violate PodSecurity ");
+    push_policy_and_detail(&mut out, policy, detail);
+    out
+}
+
+/// `"<level:version>": <detail>`. A level-version is always printable ASCII without quotes
+/// or backslashes, so Go's `%q` of it is the string in plain double quotes.
+fn push_policy_and_detail(out: &mut String, policy: &LevelVersion, detail: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "\"{policy}\": ");
+    out.push_str(detail);
 }
 
 #[cfg(test)]
