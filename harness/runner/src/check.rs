@@ -1,0 +1,263 @@
+//! `pss-harness check`: evaluate every object of YAML/JSON streams at one policy, as the
+//! API server would (defaulting first, unless raw). One record per non-empty document.
+
+use std::path::Path;
+
+use pss::{Defaulting, LevelVersion, Workload, WorkloadError};
+use serde::Serialize;
+
+use crate::error::LocatedError;
+use crate::manifest::Source;
+use crate::yaml::{self, Node};
+
+/// One failing check of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub reason: String,
+    pub detail: String,
+}
+
+/// Why a document could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocError {
+    pub message: String,
+    pub line: u32,
+    pub column: u32,
+    /// A kind PSA does not evaluate (e.g. a Service): reported, but not an input error.
+    #[serde(skip)]
+    pub unsupported: bool,
+}
+
+/// The verdict on one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    pub file: String,
+    /// 0-based index among the file's non-empty documents.
+    pub doc: usize,
+    /// For a `kind: List` document (as `kubectl get -o yaml` prints), the item's index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<CheckResult>>,
+    /// Pods: the forbidden message; controllers: the `would violate` warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<DocError>,
+}
+
+/// Evaluate every object of one file's text. A YAML syntax error fails the whole file.
+pub fn check_text(
+    file: &Path,
+    text: &str,
+    policy: LevelVersion,
+    raw: bool,
+) -> Result<Vec<Record>, LocatedError> {
+    let src = Source::new(file, text);
+    let docs =
+        yaml::parse_documents(text).map_err(|e| LocatedError::from_yaml(file, &src.text, &e))?;
+    let label = file.display().to_string();
+    let mut records = Vec::new();
+    for (doc, node) in docs.iter().filter(|d| !d.is_null()).enumerate() {
+        match list_items(node) {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut record = check_doc(&label, doc, item, policy, raw);
+                    record.item = Some(i);
+                    records.push(record);
+                }
+            }
+            None => records.push(check_doc(&label, doc, node, policy, raw)),
+        }
+    }
+    Ok(records)
+}
+
+/// The items of a `kind: List` document.
+fn list_items(node: &Node) -> Option<&[Node]> {
+    if node.get("kind").and_then(Node::as_str) != Some("List") {
+        return None;
+    }
+    match &node.get("items")?.value {
+        yaml::Value::Seq(items) => Some(items),
+        _ => None,
+    }
+}
+
+fn check_doc(file: &str, doc: usize, node: &Node, policy: LevelVersion, raw: bool) -> Record {
+    let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
+    let name = node
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .map(str::to_owned);
+    let mut record = Record {
+        file: file.to_owned(),
+        doc,
+        item: None,
+        kind: text("kind"),
+        name,
+        policy: policy.to_string(),
+        allowed: None,
+        results: None,
+        message: None,
+        error: None,
+    };
+    match Workload::from_value(node.to_json()) {
+        Ok(mut workload) => {
+            if !raw {
+                Defaulting::API_SERVER.apply(&mut workload);
+            }
+            let verdict = pss::evaluate(&workload, policy);
+            record.allowed = Some(verdict.allowed());
+            record.results = Some(
+                verdict
+                    .evaluation
+                    .failures
+                    .iter()
+                    .map(|f| CheckResult {
+                        reason: f.forbidden.reason.to_owned(),
+                        detail: f.forbidden.detail.clone(),
+                    })
+                    .collect(),
+            );
+            record.message = verdict.message;
+        }
+        Err(e) => {
+            let unsupported = matches!(e, WorkloadError::UnsupportedKind { .. });
+            let at = match e {
+                WorkloadError::UnsupportedKind { .. } | WorkloadError::WrongApiVersion { .. } => {
+                    node.get("kind").map_or(node.loc, |k| k.loc)
+                }
+                _ => node.loc,
+            };
+            record.error = Some(DocError {
+                message: e.to_string(),
+                line: at.line,
+                column: at.column,
+                unsupported,
+            });
+        }
+    }
+    record
+}
+
+/// The exit code for a set of records: 2 if a document could not be evaluated (other than
+/// an unsupported kind), else 1 if an object is denied or would violate, else 0.
+pub fn exit_code(records: &[Record]) -> u8 {
+    if records
+        .iter()
+        .any(|r| r.error.as_ref().is_some_and(|e| !e.unsupported))
+    {
+        return 2;
+    }
+    u8::from(records.iter().any(|r| r.allowed == Some(false)))
+}
+
+/// One line per record: `file#doc Kind/name: allowed | denied: message | error`.
+pub fn human_line(r: &Record) -> String {
+    let item = r.item.map_or_else(String::new, |i| format!(".{i}"));
+    let what = format!(
+        "{}#{}{item} {}/{}",
+        r.file,
+        r.doc,
+        r.kind.as_deref().unwrap_or("?"),
+        r.name.as_deref().unwrap_or("")
+    );
+    match (&r.error, r.allowed, &r.message) {
+        (Some(e), _, _) if e.unsupported => {
+            format!("{what}: skipped ({}:{}: {})", e.line, e.column, e.message)
+        }
+        (Some(e), _, _) => format!("{what}: error at {}:{}: {}", e.line, e.column, e.message),
+        (None, Some(false), Some(m)) => format!(
+            "{what}: {}: {m}",
+            if r.kind.as_deref() == Some("Pod") {
+                "denied"
+            } else {
+                "warning"
+            }
+        ),
+        _ => format!("{what}: allowed at {}", r.policy),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: &str = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, securityContext: {privileged: true}}]
+---
+---
+{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"metadata\": {\"name\": \"d\"},
+ \"spec\": {\"selector\": {}, \"template\": {\"spec\": {\"containers\": [{\"name\": \"c\"}]}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+";
+
+    #[test]
+    fn list_documents_yield_one_record_per_item() {
+        let list = "apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c}]}}
+- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {hostPID: true, containers: [{name: c}]}}
+";
+        let policy: LevelVersion = "baseline:latest".parse().unwrap();
+        let records = check_text(Path::new("l.yaml"), list, policy, false).unwrap();
+        let summary: Vec<_> = records.iter().map(|r| (r.doc, r.item, r.allowed)).collect();
+        assert_eq!(
+            summary,
+            [(0, Some(0), Some(true)), (0, Some(1), Some(false))]
+        );
+        assert!(human_line(&records[1]).starts_with("l.yaml#0.1 Pod/b: denied: "));
+    }
+
+    #[test]
+    fn one_record_per_non_empty_document() {
+        let policy: LevelVersion = "baseline:latest".parse().unwrap();
+        let records = check_text(Path::new("m.yaml"), STREAM, policy, false).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].allowed, Some(false));
+        assert_eq!(records[0].results.as_ref().unwrap()[0].reason, "privileged");
+        assert!(
+            records[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .starts_with("pods \"p\" is forbidden")
+        );
+        assert_eq!(
+            (
+                records[1].doc,
+                records[1].allowed,
+                records[1].message.as_deref()
+            ),
+            (1, Some(true), None)
+        );
+        let err = records[2].error.as_ref().unwrap();
+        assert!(
+            err.unsupported && err.line == 12 && err.column == 7,
+            "{err:?}"
+        );
+        assert_eq!(exit_code(&records), 1);
+        assert_eq!(exit_code(&records[1..]), 0);
+        let json = serde_json::to_value(&records[1]).unwrap();
+        assert!(json.get("message").is_none() && json.get("error").is_none());
+        assert_eq!(
+            human_line(&records[1]),
+            "m.yaml#1 Deployment/d: allowed at baseline:latest"
+        );
+    }
+}

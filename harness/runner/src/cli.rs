@@ -1,0 +1,393 @@
+//! The `pss-harness` command line. Exit codes: 0 all passed, 1 a trial failed (or an object
+//! is denied), 2 usage or input error. Input errors are rendered with miette, with the
+//! source snippet.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pss::{Kind, Level, LevelVersion, Version};
+
+use crate::control::Control;
+use crate::error::Error;
+use crate::harness::Layout;
+use crate::loader::{self, Suite};
+use crate::profile::Profile;
+use crate::run::{self, GoldenMode, RunOptions, Summary, Targets};
+use crate::scenario::{Filter, NameMatcher, Shard};
+use crate::{check, coverage, report, upstream, versions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pss-harness",
+    version,
+    about = "Pod Security policy test harness: run YAML cases, check manifests, measure coverage"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
+pub enum Command {
+    /// Run cases (default: the bundled cases/ directory) and compare goldens.
+    Run(RunArgs),
+    /// Evaluate the objects of YAML/JSON files (`-` = stdin) at one policy.
+    Check(CheckArgs),
+    /// Show which controls, versions and kinds the cases cover.
+    Coverage(CoverageArgs),
+    /// Run an upstream PSA fixture tree (<level>/<version>/<pass|fail>/*.yaml).
+    Upstream(UpstreamArgs),
+}
+
+/// Where the cases are.
+#[derive(Debug, Args)]
+pub struct CaseSource {
+    /// Case files or directories (default: the bundled cases directory).
+    pub paths: Vec<PathBuf>,
+    /// The cases directory (case ids are relative to it; goldens default to ../golden).
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: CaseSource,
+    /// Only cases about this control (repeatable).
+    #[arg(long, value_parser = parse_control)]
+    pub control: Vec<Control>,
+    /// Only cases at this level (repeatable).
+    #[arg(long, value_parser = parse_level)]
+    pub level: Vec<Level>,
+    /// Only these versions: `v1.37`, `latest`, `>=v1.30`, `v1.19..v1.26`, ... (repeatable).
+    #[arg(long)]
+    pub version: Vec<String>,
+    /// Only cases whose id contains this, or matches this glob (repeatable).
+    #[arg(long)]
+    pub name: Vec<String>,
+    /// Only scenarios of this kind (repeatable).
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+    /// Profiles to run (repeatable): psa, kyverno@<line>.
+    #[arg(long, value_parser = parse_profile, default_value = "psa")]
+    pub profile: Vec<Profile>,
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Run one part of a stable partition, `I/N` (1-based), for CI matrices.
+    #[arg(long, value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Worker threads (default: available parallelism).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// The golden directory (default: next to the cases directory).
+    #[arg(long)]
+    pub golden: Option<PathBuf>,
+    /// Goldens: check (fail on difference), new (also write .snap.new for `cargo insta
+    /// review`), accept (overwrite), skip.
+    #[arg(long, value_enum, default_value_t = GoldenArg::Check)]
+    pub goldens: GoldenArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Human,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GoldenArg {
+    Check,
+    New,
+    Accept,
+    Skip,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// YAML or JSON files with one or more documents; `-` reads stdin.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_parser = parse_level, default_value = "baseline")]
+    pub level: Level,
+    #[arg(long, value_parser = parse_version, default_value = "latest")]
+    pub version: Version,
+    /// Evaluate as written, without API-server defaulting.
+    #[arg(long)]
+    pub raw: bool,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub source: CaseSource,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct UpstreamArgs {
+    /// The fixture tree, e.g. a checkout's test/testdata.
+    pub dir: PathBuf,
+}
+
+fn parse_control(s: &str) -> Result<Control, String> {
+    Control::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Control::ALL.iter().map(|c| c.as_str()).collect();
+        format!("unknown control; expected one of {}", names.join(", "))
+    })
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    s.parse::<Level>().map_err(|e| e.to_string())
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse::<Version>().map_err(|e| e.to_string())
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::from_kind(s).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind; expected one of {}", names.join(", "))
+    })
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse::<Profile>().map_err(|e| e.to_string())
+}
+
+/// Parse the arguments and run; the process exit code.
+pub fn main() -> ExitCode {
+    // Long messages stay on one line, so `file:line:column: message` can be grepped.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => cmd_run(&args),
+        Command::Check(args) => cmd_check(&args),
+        Command::Coverage(args) => cmd_coverage(&args),
+        Command::Upstream(args) => cmd_upstream(&args),
+    };
+    match code {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{:?}", e.report());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The cases to load, the cases root (ids are relative to it) and the golden directory
+/// (`golden/` next to the root). The root is `--cases`, else the discovered `cases/` when
+/// every path lies inside it, else the first path's directory.
+fn resolve_source(source: &CaseSource) -> Result<SourcePlan, Error> {
+    let discovered = source
+        .cases
+        .clone()
+        .or_else(|| Layout::discover().map(|l| l.cases));
+    let paths = match (&source.paths[..], &discovered) {
+        ([], Some(dir)) => vec![dir.clone()],
+        ([], None) => {
+            return Err(Error::Usage(
+                "no cases given and no cases/ directory found; pass paths or --cases".into(),
+            ));
+        }
+        (paths, _) => paths.to_vec(),
+    };
+    for p in &paths {
+        if !p.exists() {
+            return Err(Error::Usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    let root = match (&source.cases, discovered) {
+        (Some(c), _) => Some(c.clone()),
+        (None, Some(d)) if paths.iter().all(|p| loader::path_under(p, &d)) => Some(d),
+        _ => paths.first().map(|p| {
+            if p.is_dir() {
+                p.clone()
+            } else {
+                p.parent().unwrap_or(Path::new(".")).to_path_buf()
+            }
+        }),
+    };
+    let golden = root
+        .as_ref()
+        .map(|r| r.parent().unwrap_or(Path::new(".")).join("golden"));
+    Ok(SourcePlan {
+        paths,
+        root,
+        golden,
+    })
+}
+
+/// What to load, and where ids and goldens are rooted.
+struct SourcePlan {
+    paths: Vec<PathBuf>,
+    root: Option<PathBuf>,
+    golden: Option<PathBuf>,
+}
+
+fn load_suite(source: &CaseSource) -> Result<(Suite, Option<PathBuf>), Error> {
+    let plan = resolve_source(source)?;
+    let suite = loader::load(&plan.paths, plan.root.as_deref())?;
+    Ok((suite, plan.golden))
+}
+
+fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
+    let (suite, default_golden) = load_suite(&args.source)?;
+    let filter = run_filter(args)?;
+    let targets = Targets::in_process(&args.profile).map_err(Error::Usage)?;
+    let golden_dir = args
+        .golden
+        .clone()
+        .or(default_golden)
+        .unwrap_or_else(|| PathBuf::from("golden"));
+    let golden_mode = match args.goldens {
+        GoldenArg::Check | GoldenArg::Skip => GoldenMode::Check,
+        GoldenArg::New => GoldenMode::New,
+        GoldenArg::Accept => GoldenMode::Accept,
+    };
+    let items = run::select(
+        &suite,
+        &args.profile,
+        &filter,
+        args.goldens != GoldenArg::Skip,
+    );
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let results = run::run_items(
+        &items,
+        &targets,
+        &RunOptions {
+            jobs,
+            golden_dir,
+            golden_mode,
+        },
+    );
+    let summary = Summary::of(&results);
+    let rendered = match args.format {
+        RunFormat::Human => report::human(&results, args.output.is_none()),
+        RunFormat::Json => report::json(&results),
+        RunFormat::Junit => report::junit(&results).map_err(|e| Error::Usage(e.to_string()))?,
+    };
+    emit(&rendered, args.output.as_deref())?;
+    if args.output.is_some() || args.format != RunFormat::Human {
+        eprintln!("{summary}");
+    }
+    Ok(u8::from(summary.failed > 0))
+}
+
+fn run_filter(args: &RunArgs) -> Result<Filter, Error> {
+    let versions = match args.version.is_empty() {
+        true => None,
+        false => Some(
+            versions::parse_union(args.version.iter().map(String::as_str))
+                .map_err(|e| Error::Usage(format!("--version: {e}")))?,
+        ),
+    };
+    let names = args
+        .name
+        .iter()
+        .map(|n| NameMatcher::parse(n))
+        .collect::<Result<_, _>>()
+        .map_err(Error::Usage)?;
+    Ok(Filter {
+        controls: args.control.clone(),
+        levels: args.level.clone(),
+        names,
+        versions,
+        kinds: args.kind.clone(),
+        shard: args.shard,
+    })
+}
+
+/// Print to stdout (colours stripped when it is not a terminal) or write a file.
+fn emit(text: &str, output: Option<&Path>) -> Result<(), Error> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e)),
+        None => {
+            let mut out = anstream::stdout();
+            out.write_all(text.as_bytes())
+                .map_err(|e| Error::io(Path::new("<stdout>"), e))
+        }
+    }
+}
+
+fn cmd_check(args: &CheckArgs) -> Result<u8, Error> {
+    let policy = LevelVersion::new(args.level, args.version);
+    let mut records = Vec::new();
+    for file in &args.files {
+        let (label, text) = read_input(file)?;
+        let recs = check::check_text(&label, &text, policy, args.raw).map_err(Error::located)?;
+        records.extend(recs);
+    }
+    let mut out = String::new();
+    for r in &records {
+        let line = match args.format {
+            CheckFormat::Json => serde_json::to_string(r).unwrap_or_default(),
+            CheckFormat::Human => check::human_line(r),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    emit(&out, None)?;
+    Ok(check::exit_code(&records))
+}
+
+fn read_input(file: &Path) -> Result<(PathBuf, String), Error> {
+    if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io(Path::new("<stdin>"), e))?;
+        return Ok((PathBuf::from("<stdin>"), text));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    Ok((file.to_path_buf(), text))
+}
+
+fn cmd_coverage(args: &CoverageArgs) -> Result<u8, Error> {
+    let (suite, _) = load_suite(&args.source)?;
+    let cov = coverage::coverage(&suite);
+    let text = match args.format {
+        CheckFormat::Human => cov.human(),
+        CheckFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&cov.json()).unwrap_or_default()
+        ),
+    };
+    emit(&text, None)?;
+    Ok(u8::from(!cov.missing().is_empty()))
+}
+
+fn cmd_upstream(args: &UpstreamArgs) -> Result<u8, Error> {
+    if !args.dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: not a directory",
+            args.dir.display()
+        )));
+    }
+    let report = upstream::run(&args.dir)?;
+    emit(&report.human(), None)?;
+    Ok(u8::from(!report.disagreements.is_empty()))
+}

@@ -1,0 +1,36 @@
+//! # pss-harness: the Pod Security policy test harness
+//!
+//! A policy author writes a YAML case (docs/cases.md), runs one command, sees it as its own
+//! test, and pins its denial message in a golden snapshot. The flow of one trial:
+//!
+//! ```text
+//! cases/*.yaml --load--> Case --expand--> Scenario --Target::admit--> Outcome
+//!     --judge--> TrialResult --> report
+//! ```
+//!
+//! - [`loader`] reads case files into [`case::Case`]s with located errors ([`error`]);
+//! - [`scenario`] expands a case into scenarios (version x kind x profile);
+//! - [`target`] answers admission requests (in-process PSA today);
+//! - [`judge`] compares an outcome with the expectation; [`golden`] pins the messages;
+//! - [`run`] executes scenarios in parallel; [`report`] renders results;
+//! - [`harness`] turns the suite into libtest-mimic trials; [`cli`] is the binary.
+
+pub mod case;
+pub mod check;
+pub mod cli;
+pub mod control;
+pub mod coverage;
+pub mod error;
+pub mod golden;
+pub mod harness;
+pub mod judge;
+pub mod loader;
+pub mod manifest;
+pub mod profile;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod target;
+pub mod upstream;
+pub mod versions;
+pub mod yaml;

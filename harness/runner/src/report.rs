@@ -1,0 +1,193 @@
+//! Reports: views over `[TrialResult]`. Human (failures with coloured diffs, then the
+//! summary line `N passed, N failed, N skipped`), JSON, and JUnit XML.
+
+use std::fmt::Write as _;
+
+use owo_colors::OwoColorize;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use similar::{ChangeTag, TextDiff};
+
+use crate::judge::Problem;
+use crate::run::{Summary, TrialResult, TrialStatus};
+
+/// The human report. `color` adds ANSI styles (the caller strips them for non-terminals).
+pub fn human(results: &[TrialResult], color: bool) -> String {
+    let mut out = String::new();
+    for r in results {
+        if let TrialStatus::Failed { problems } = &r.status {
+            failure(&mut out, r, problems, color);
+        }
+    }
+    let _ = writeln!(out, "{}", Summary::of(results));
+    out
+}
+
+fn failure(out: &mut String, r: &TrialResult, problems: &[Problem], color: bool) {
+    let summary: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    let head = paint(color, "FAIL", |s| s.red().bold().to_string());
+    let _ = writeln!(out, "{head} {}: {}", r.name(), summary.join("; "));
+    for p in problems {
+        if let Some((expected, actual)) = p.diff_pair() {
+            out.push_str(&diff(&expected, &actual, color));
+        }
+    }
+}
+
+fn paint(color: bool, text: &str, style: impl Fn(&str) -> String) -> String {
+    if color { style(text) } else { text.to_owned() }
+}
+
+/// A line diff of expected (`-`) against actual (`+`), indented; changed words are
+/// emphasised when colour is on.
+pub fn diff(expected: &str, actual: &str, color: bool) -> String {
+    let diff = TextDiff::from_lines(expected, actual);
+    let mut out = String::new();
+    for op in diff.ops() {
+        for change in diff.iter_inline_changes(op) {
+            let (sign, tag) = match change.tag() {
+                ChangeTag::Equal => (" ", ChangeTag::Equal),
+                ChangeTag::Delete => ("-", ChangeTag::Delete),
+                ChangeTag::Insert => ("+", ChangeTag::Insert),
+            };
+            let mut line = String::new();
+            for (emphasised, text) in change.iter_strings_lossy() {
+                let text = text.trim_end_matches(['\n', '\r']);
+                line.push_str(&style_segment(color, tag, emphasised, text));
+            }
+            let sign = style_segment(color, tag, false, sign);
+            let _ = writeln!(out, "    {sign} {line}");
+        }
+    }
+    out
+}
+
+fn style_segment(color: bool, tag: ChangeTag, emphasised: bool, text: &str) -> String {
+    if !color {
+        return text.to_owned();
+    }
+    match (tag, emphasised) {
+        (ChangeTag::Equal, _) => text.dimmed().to_string(),
+        (ChangeTag::Delete, false) => text.red().to_string(),
+        (ChangeTag::Delete, true) => text.red().bold().underline().to_string(),
+        (ChangeTag::Insert, false) => text.green().to_string(),
+        (ChangeTag::Insert, true) => text.green().bold().underline().to_string(),
+    }
+}
+
+/// The JSON report: `{"summary": {...}, "trials": [...]}`.
+pub fn json(results: &[TrialResult]) -> String {
+    let value = serde_json::json!({ "summary": Summary::of(results), "trials": results });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// The JUnit report: one suite per profile, one test case per trial (class = case id).
+pub fn junit(results: &[TrialResult]) -> Result<String, quick_junit::SerializeError> {
+    let mut report = Report::new("pss-harness");
+    let mut profiles: Vec<&str> = results.iter().map(|r| r.profile.as_str()).collect();
+    profiles.sort_unstable();
+    profiles.dedup();
+    for profile in profiles {
+        let mut suite = TestSuite::new(profile);
+        for r in results.iter().filter(|r| r.profile == profile) {
+            let mut tc = TestCase::new(r.id.clone(), junit_status(r));
+            tc.set_classname(r.case.clone());
+            suite.add_test_case(tc);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string()
+}
+
+fn junit_status(r: &TrialResult) -> TestCaseStatus {
+    match &r.status {
+        TrialStatus::Passed => TestCaseStatus::success(),
+        TrialStatus::Skipped { reason } => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(reason.clone());
+            s
+        }
+        TrialStatus::Failed { problems } => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let summary: Vec<String> = problems.iter().map(Problem::to_string).collect();
+            s.set_message(summary.join("; "));
+            let details: String = problems
+                .iter()
+                .filter_map(Problem::diff_pair)
+                .map(|(e, a)| diff(&e, &a, false))
+                .collect();
+            if !details.is_empty() {
+                s.set_description(details);
+            }
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: TrialStatus) -> TrialResult {
+        TrialResult {
+            id: "baseline/p/c@latest/Pod".into(),
+            profile: "psa".into(),
+            case: "baseline/p/c".into(),
+            kind: Some(pss::Kind::Pod),
+            version: Some(pss::Version::Latest),
+            status,
+            message: None,
+        }
+    }
+
+    fn text_problem() -> Problem {
+        Problem::Text {
+            field: "message".into(),
+            expected: "pods \"a\" is forbidden".into(),
+            actual: Some("pods \"b\" is forbidden".into()),
+        }
+    }
+
+    #[test]
+    fn human_lists_failures_with_a_diff_and_ends_with_the_summary() {
+        let results = [
+            result(TrialStatus::Passed),
+            result(TrialStatus::Failed {
+                problems: vec![text_problem()],
+            }),
+            result(TrialStatus::Skipped {
+                reason: "n/a".into(),
+            }),
+        ];
+        let text = human(&results, false);
+        assert_eq!(
+            text,
+            "FAIL [psa] baseline/p/c@latest/Pod: message differs
+    - pods \"a\" is forbidden
+    + pods \"b\" is forbidden
+1 passed, 1 failed, 1 skipped
+"
+        );
+        assert!(human(&results, true).contains("\u{1b}["));
+    }
+
+    #[test]
+    fn junit_and_json_shapes() {
+        let results = [
+            result(TrialStatus::Passed),
+            result(TrialStatus::Failed {
+                problems: vec![text_problem()],
+            }),
+        ];
+        let xml = junit(&results).unwrap();
+        assert!(xml.contains("<testsuite name=\"psa\" tests=\"2\""), "{xml}");
+        assert!(
+            xml.contains("<failure message=\"message differs\""),
+            "{xml}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json(&results)).unwrap();
+        assert_eq!(v["summary"]["failed"], 1);
+        assert_eq!(v["trials"][1]["status"], "failed");
+        assert_eq!(v["trials"][1]["problems"][0]["problem"], "text");
+        assert_eq!(v["trials"][0]["kind"], "Pod");
+    }
+}

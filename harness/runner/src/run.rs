@@ -1,0 +1,557 @@
+//! Running trials: select the scenario and golden trials of a suite, send each scenario to
+//! its profile's target, judge it, and compare goldens. Trials run on `jobs` threads over
+//! contiguous chunks, so a case's kinds and versions stay on one thread (its wrapped
+//! objects are built once per kind).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pss::{Defaulting, Kind, Version, Workload};
+use serde::Serialize;
+
+use crate::case::Case;
+use crate::golden::{self, Entry};
+use crate::judge::{self, Problem};
+use crate::loader::Suite;
+use crate::manifest;
+use crate::profile::Profile;
+use crate::scenario::{self, Filter, Scenario};
+use crate::target::psa::InProcessPsa;
+use crate::target::{AdmissionRequest, Outcome, Target, TargetError};
+
+/// The target of each profile.
+pub struct Targets {
+    targets: Vec<(Profile, Box<dyn Target>)>,
+}
+
+impl Targets {
+    /// In-process targets for the profiles. Kyverno profiles are not available yet.
+    pub fn in_process(profiles: &[Profile]) -> Result<Targets, String> {
+        let mut targets: Vec<(Profile, Box<dyn Target>)> = Vec::new();
+        for p in profiles {
+            match p {
+                Profile::Psa => targets.push((p.clone(), Box::new(InProcessPsa::default()))),
+                Profile::Kyverno { .. } => {
+                    return Err(format!(
+                        "profile {p} has no target yet (the kyverno crate provides it later)"
+                    ));
+                }
+            }
+        }
+        Ok(Targets { targets })
+    }
+
+    /// Use a given target for a profile (e.g. a webhook or a cluster).
+    pub fn with(mut self, profile: Profile, target: Box<dyn Target>) -> Self {
+        self.targets.retain(|(p, _)| *p != profile);
+        self.targets.push((profile, target));
+        self
+    }
+
+    pub fn get(&self, profile: &Profile) -> Option<&dyn Target> {
+        self.targets
+            .iter()
+            .find(|(p, _)| p == profile)
+            .map(|(_, t)| t.as_ref())
+    }
+
+    pub fn profiles(&self) -> Vec<Profile> {
+        self.targets.iter().map(|(p, _)| p.clone()).collect()
+    }
+}
+
+/// The case's object as `kind` (wrapping a pod into a controller when needed).
+pub fn object_for(case: &Case, kind: Kind) -> Result<Workload, TargetError> {
+    manifest::as_kind(&case.object, kind).ok_or_else(|| {
+        TargetError(format!(
+            "a {} cannot be expanded into a {kind}",
+            case.object.kind()
+        ))
+    })
+}
+
+/// Send one scenario's request to a target.
+pub fn admit(
+    target: &dyn Target,
+    case: &Case,
+    version: Version,
+    object: &Workload,
+) -> Result<Outcome, TargetError> {
+    let labels = case.namespace_labels(version);
+    let request = AdmissionRequest {
+        object,
+        old_object: case.old.as_ref(),
+        operation: case.operation,
+        subresource: case.subresource.as_deref(),
+        user: case.user.as_deref(),
+        namespace: &case.namespace.name,
+        namespace_labels: &labels,
+        defaulting: if case.raw {
+            Defaulting::NONE
+        } else {
+            Defaulting::API_SERVER
+        },
+    };
+    target.admit(&request)
+}
+
+/// The golden body of a case for a profile: every kind and version evaluated.
+pub fn golden_body(target: &dyn Target, case: &Case) -> Result<String, TargetError> {
+    let mut entries = Vec::with_capacity(case.kinds.len() * case.versions.len());
+    for &kind in &case.kinds {
+        let object = object_for(case, kind)?;
+        for &version in &case.versions {
+            let outcome = admit(target, case, version, &object)?;
+            entries.push(Entry {
+                kind,
+                version,
+                lines: golden::outcome_lines(&outcome),
+            });
+        }
+    }
+    Ok(golden::render(case, &entries))
+}
+
+/// One unit of work.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Scenario(Scenario),
+    Golden { case: Arc<Case>, profile: Profile },
+}
+
+impl Item {
+    /// The trial name used for sharding and reports: `[psa] <scenario id>` or the golden id.
+    pub fn name(&self) -> String {
+        match self {
+            Item::Scenario(s) => s.full_name(),
+            Item::Golden { case, profile } => scenario::golden_id(&case.id, profile),
+        }
+    }
+}
+
+/// The trials of a suite for the profiles, narrowed by the filter (and its shard).
+/// Golden trials cover whole cases: they are left out when the filter narrows versions or
+/// kinds, or when `with_goldens` is false. Only cases expected to be denied have goldens.
+pub fn select(
+    suite: &Suite,
+    profiles: &[Profile],
+    filter: &Filter,
+    with_goldens: bool,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    for case in suite.cases.iter().filter(|c| filter.case_matches(c)) {
+        for profile in profiles {
+            for s in scenario::expand(case, profile).filter(|s| filter.scenario_matches(s)) {
+                let item = Item::Scenario(s);
+                if filter.in_shard(&item.name()) {
+                    items.push(item);
+                }
+            }
+            let denied = case.expectation(profile).is_ok_and(|e| !e.allowed);
+            if with_goldens && denied && !filter.narrows_scenarios() {
+                let item = Item::Golden {
+                    case: Arc::clone(case),
+                    profile: profile.clone(),
+                };
+                if filter.in_shard(&item.name()) {
+                    items.push(item);
+                }
+            }
+        }
+    }
+    items
+}
+
+/// How `run` treats golden snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GoldenMode {
+    /// Compare; a missing or different snapshot fails.
+    #[default]
+    Check,
+    /// Compare; write `<name>.snap.new` for review when missing or different (still fails).
+    New,
+    /// Write the snapshot when missing or different (passes).
+    Accept,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub golden_dir: PathBuf,
+    pub golden_mode: GoldenMode,
+}
+
+/// The result of one trial.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialResult {
+    /// The scenario id or golden id (without the profile prefix).
+    pub id: String,
+    pub profile: String,
+    pub case: String,
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: Option<Kind>,
+    #[serde(serialize_with = "ser_version")]
+    pub version: Option<Version>,
+    #[serde(flatten)]
+    pub status: TrialStatus,
+    /// The message the scenario produced (refusal or policy warning), if any.
+    pub message: Option<String>,
+}
+
+fn ser_kind<S: serde::Serializer>(k: &Option<Kind>, s: S) -> Result<S::Ok, S::Error> {
+    match k {
+        Some(k) => s.serialize_str(k.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_version<S: serde::Serializer>(v: &Option<Version>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(&v.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TrialStatus {
+    Passed,
+    Failed { problems: Vec<Problem> },
+    Skipped { reason: String },
+}
+
+impl TrialResult {
+    pub fn name(&self) -> String {
+        match self.kind {
+            Some(_) => format!("[{}] {}", self.profile, self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// Run one scenario against its profile's target and judge it.
+pub fn run_scenario(targets: &Targets, s: &Scenario, object: Option<&Workload>) -> TrialResult {
+    let mut result = TrialResult {
+        id: s.id(),
+        profile: s.profile.name(),
+        case: s.case.id.clone(),
+        kind: Some(s.kind),
+        version: Some(s.version),
+        status: TrialStatus::Passed,
+        message: None,
+    };
+    let expect = match s.case.expectation(&s.profile) {
+        Ok(e) => e,
+        Err(reason) => {
+            result.status = TrialStatus::Skipped {
+                reason: reason.to_owned(),
+            };
+            return result;
+        }
+    };
+    let outcome = targets
+        .get(&s.profile)
+        .ok_or_else(|| TargetError(format!("no target for profile {}", s.profile)))
+        .and_then(|t| match object {
+            Some(o) => admit(t, &s.case, s.version, o),
+            None => admit(t, &s.case, s.version, &object_for(&s.case, s.kind)?),
+        });
+    let problems = match outcome {
+        Ok(outcome) => {
+            result.message = judge::subject_message(&outcome).map(str::to_owned);
+            judge::judge(s, expect, &outcome)
+        }
+        Err(e) => vec![Problem::Target { error: e.0 }],
+    };
+    if !problems.is_empty() {
+        result.status = TrialStatus::Failed { problems };
+    }
+    result
+}
+
+/// Compare (and per `mode`, write) a case's golden snapshot.
+pub fn run_golden(
+    targets: &Targets,
+    case: &Case,
+    profile: &Profile,
+    opts: &RunOptions,
+) -> TrialResult {
+    let mut result = TrialResult {
+        id: scenario::golden_id(&case.id, profile),
+        profile: profile.name(),
+        case: case.id.clone(),
+        kind: None,
+        version: None,
+        status: TrialStatus::Passed,
+        message: None,
+    };
+    let body = targets
+        .get(profile)
+        .ok_or_else(|| TargetError(format!("no target for profile {profile}")))
+        .and_then(|t| golden_body(t, case));
+    let problem = match body {
+        Ok(body) => compare_golden(case, profile, &body, opts),
+        Err(e) => Some(Problem::Target { error: e.0 }),
+    };
+    if let Some(p) = problem {
+        result.status = TrialStatus::Failed { problems: vec![p] };
+    }
+    result
+}
+
+fn compare_golden(
+    case: &Case,
+    profile: &Profile,
+    body: &str,
+    opts: &RunOptions,
+) -> Option<Problem> {
+    let path = golden::snapshot_path(&opts.golden_dir, profile, case);
+    let stored = golden::read_snapshot(&path);
+    if stored
+        .as_deref()
+        .is_some_and(|s| golden::same_body(s, body))
+    {
+        return None;
+    }
+    let problem = Problem::Golden {
+        path: path.display().to_string(),
+        expected: stored,
+        actual: body.to_owned(),
+    };
+    let written = match opts.golden_mode {
+        GoldenMode::Check => return Some(problem),
+        GoldenMode::New => golden::write_snapshot(&path, case, body, true),
+        GoldenMode::Accept => golden::write_snapshot(&path, case, body, false),
+    };
+    match (written, opts.golden_mode) {
+        (Err(e), _) => Some(Problem::Target {
+            error: format!("cannot write {}: {e}", path.display()),
+        }),
+        (Ok(_), GoldenMode::Accept) => None,
+        (Ok(_), _) => Some(problem),
+    }
+}
+
+/// Run every item on `opts.jobs` threads; results come back in item order.
+pub fn run_items(items: &[Item], targets: &Targets, opts: &RunOptions) -> Vec<TrialResult> {
+    let jobs = opts.jobs.max(1);
+    let chunk = items.len().div_ceil(jobs).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || run_chunk(part, targets, opts)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn run_chunk(items: &[Item], targets: &Targets, opts: &RunOptions) -> Vec<TrialResult> {
+    let mut cache: Option<(Arc<Case>, Kind, Workload)> = None;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Scenario(s) => {
+                let fresh = cache
+                    .as_ref()
+                    .is_none_or(|(c, k, _)| !Arc::ptr_eq(c, &s.case) || *k != s.kind);
+                if fresh {
+                    cache = object_for(&s.case, s.kind)
+                        .ok()
+                        .map(|o| (Arc::clone(&s.case), s.kind, o));
+                }
+                let object = cache.as_ref().map(|(_, _, o)| o);
+                out.push(guarded(item, || run_scenario(targets, s, object)));
+            }
+            Item::Golden { case, profile } => {
+                out.push(guarded(item, || run_golden(targets, case, profile, opts)));
+            }
+        }
+    }
+    out
+}
+
+/// Run one trial, turning a panic (a bug in a target or check) into a failed trial, so no
+/// result is ever lost from the report.
+fn guarded(item: &Item, f: impl FnOnce() -> TrialResult) -> TrialResult {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        let (case, profile, kind, version) = match item {
+            Item::Scenario(s) => (
+                s.case.id.clone(),
+                s.profile.name(),
+                Some(s.kind),
+                Some(s.version),
+            ),
+            Item::Golden { case, profile } => (case.id.clone(), profile.name(), None, None),
+        };
+        let id = match item {
+            Item::Scenario(s) => s.id(),
+            Item::Golden { .. } => item.name(),
+        };
+        TrialResult {
+            id,
+            profile,
+            case,
+            kind,
+            version,
+            status: TrialStatus::Failed {
+                problems: vec![Problem::Target {
+                    error: format!("panicked: {text}"),
+                }],
+            },
+            message: None,
+        }
+    })
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[TrialResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.status {
+                TrialStatus::Passed => s.passed += 1,
+                TrialStatus::Failed { .. } => s.failed += 1,
+                TrialStatus::Skipped { .. } => s.skipped += 1,
+            }
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loader;
+    use crate::target::AdmissionRequest;
+    use std::path::Path;
+
+    fn suite() -> Suite {
+        let text = "control: privileged
+cases:
+- name: denied
+  versions: [v1.0, latest]
+  pod: {containers: [{name: c, securityContext: {privileged: true}}]}
+  expect: {allowed: false, reasons: [privileged]}
+- name: allowed
+  versions: latest
+  pod: {containers: [{name: c}]}
+  expect: {allowed: true}
+";
+        let cases = loader::load_str(Path::new("t.yaml"), text, "baseline/t").unwrap();
+        Suite {
+            cases: cases.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    fn opts(dir: &Path) -> RunOptions {
+        RunOptions {
+            jobs: 2,
+            golden_dir: dir.to_path_buf(),
+            golden_mode: GoldenMode::Check,
+        }
+    }
+
+    #[test]
+    fn selection_expands_kinds_and_adds_goldens_for_denied_cases() {
+        let s = suite();
+        let items = select(&s, &[Profile::Psa], &Filter::default(), true);
+        let names: Vec<String> = items.iter().map(Item::name).collect();
+        assert_eq!(names.len(), 2 * 9 + 1 + 1);
+        assert!(names.contains(&"[psa] baseline/t/denied@v1.0/CronJob".to_owned()));
+        assert!(names.contains(&"baseline/t/denied/golden/psa".to_owned()));
+        let narrowed = Filter {
+            kinds: vec![Kind::Pod],
+            ..Filter::default()
+        };
+        let items = select(&s, &[Profile::Psa], &narrowed, true);
+        assert_eq!(
+            items.len(),
+            3,
+            "goldens are left out when kinds are narrowed"
+        );
+    }
+
+    #[test]
+    fn run_judges_every_item_in_order_and_accepts_goldens() {
+        let s = suite();
+        let dir = tempfile::tempdir().unwrap();
+        let targets = Targets::in_process(&[Profile::Psa]).unwrap();
+        let items = select(&s, &[Profile::Psa], &Filter::default(), true);
+        let results = run_items(&items, &targets, &opts(dir.path()));
+        assert_eq!(results.len(), items.len());
+        assert_eq!(
+            Summary::of(&results),
+            Summary {
+                passed: 19,
+                failed: 1,
+                skipped: 0
+            }
+        );
+        let accept = RunOptions {
+            golden_mode: GoldenMode::Accept,
+            ..opts(dir.path())
+        };
+        let results = run_items(&items, &targets, &accept);
+        assert_eq!(Summary::of(&results).failed, 0);
+        assert!(dir.path().join("psa/baseline/t/denied.snap").is_file());
+    }
+
+    struct Panicking;
+
+    impl Target for Panicking {
+        fn describe(&self) -> String {
+            "panics".into()
+        }
+
+        fn admit(&self, _: &AdmissionRequest<'_>) -> Result<Outcome, TargetError> {
+            panic!("boom")
+        }
+    }
+
+    #[test]
+    fn a_panicking_target_fails_its_trials_without_losing_results() {
+        let s = suite();
+        let dir = tempfile::tempdir().unwrap();
+        let targets = Targets::in_process(&[Profile::Psa])
+            .unwrap()
+            .with(Profile::Psa, Box::new(Panicking));
+        let items = select(&s, &[Profile::Psa], &Filter::default(), true);
+        let results = run_items(&items, &targets, &opts(dir.path()));
+        assert_eq!(Summary::of(&results).failed, items.len());
+        let TrialStatus::Failed { problems } = &results[0].status else {
+            panic!("not failed")
+        };
+        assert_eq!(problems[0].to_string(), "target error: panicked: boom");
+    }
+
+    #[test]
+    fn kyverno_has_no_target_yet() {
+        let k: Profile = "kyverno@1.12".parse().unwrap();
+        assert!(Targets::in_process(&[k]).is_err());
+    }
+}
