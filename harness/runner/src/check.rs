@@ -1,6 +1,7 @@
 //! `pss-harness check`: evaluate every object of YAML/JSON streams at one policy, as the
 //! API server would (defaulting first, unless raw). One record per non-empty document.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use pss::{Defaulting, LevelVersion, Workload, WorkloadError};
@@ -49,6 +50,26 @@ pub struct Record {
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<DocError>,
+    /// Admission mode ([`crate::check_admission`]): the request's namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Admission mode: the refusal's status (code and reason), when refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CheckStatus>,
+    /// Admission mode: every warning of the response, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+    /// Admission mode: the audit annotations (keys without the `pod-security.kubernetes.io/`
+    /// prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A refusal's HTTP code and apimachinery reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckStatus {
+    pub code: u16,
+    pub reason: String,
 }
 
 /// Evaluate every object of one file's text. A YAML syntax error fails the whole file.
@@ -79,7 +100,7 @@ pub fn check_text(
 }
 
 /// The items of a `kind: List` document.
-fn list_items(node: &Node) -> Option<&[Node]> {
+pub(crate) fn list_items(node: &Node) -> Option<&[Node]> {
     if node.get("kind").and_then(Node::as_str) != Some("List") {
         return None;
     }
@@ -89,25 +110,52 @@ fn list_items(node: &Node) -> Option<&[Node]> {
     }
 }
 
-fn check_doc(file: &str, doc: usize, node: &Node, policy: LevelVersion, raw: bool) -> Record {
+/// A record for a document, with its kind and name and nothing decided yet.
+pub(crate) fn base_record(file: &str, doc: usize, node: &Node, policy: String) -> Record {
     let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
     let name = node
         .get("metadata")
         .and_then(|m| m.get("name"))
         .and_then(Node::as_str)
         .map(str::to_owned);
-    let mut record = Record {
+    Record {
         file: file.to_owned(),
         doc,
         item: None,
         kind: text("kind"),
         name,
-        policy: policy.to_string(),
+        policy,
         allowed: None,
         results: None,
         message: None,
         error: None,
+        namespace: None,
+        status: None,
+        warnings: None,
+        audit_annotations: None,
+    }
+}
+
+/// Why a document is not an object the checker evaluates, located at its `kind` for kind
+/// problems.
+pub(crate) fn doc_error(node: &Node, e: &WorkloadError) -> DocError {
+    let unsupported = matches!(e, WorkloadError::UnsupportedKind { .. });
+    let at = match e {
+        WorkloadError::UnsupportedKind { .. } | WorkloadError::WrongApiVersion { .. } => {
+            node.get("kind").map_or(node.loc, |k| k.loc)
+        }
+        _ => node.loc,
     };
+    DocError {
+        message: e.to_string(),
+        line: at.line,
+        column: at.column,
+        unsupported,
+    }
+}
+
+fn check_doc(file: &str, doc: usize, node: &Node, policy: LevelVersion, raw: bool) -> Record {
+    let mut record = base_record(file, doc, node, policy.to_string());
     match Workload::from_value(node.to_json()) {
         Ok(mut workload) => {
             if !raw {
@@ -128,27 +176,14 @@ fn check_doc(file: &str, doc: usize, node: &Node, policy: LevelVersion, raw: boo
             );
             record.message = verdict.message;
         }
-        Err(e) => {
-            let unsupported = matches!(e, WorkloadError::UnsupportedKind { .. });
-            let at = match e {
-                WorkloadError::UnsupportedKind { .. } | WorkloadError::WrongApiVersion { .. } => {
-                    node.get("kind").map_or(node.loc, |k| k.loc)
-                }
-                _ => node.loc,
-            };
-            record.error = Some(DocError {
-                message: e.to_string(),
-                line: at.line,
-                column: at.column,
-                unsupported,
-            });
-        }
+        Err(e) => record.error = Some(doc_error(node, &e)),
     }
     record
 }
 
 /// The exit code for a set of records: 2 if a document could not be evaluated (other than
-/// an unsupported kind), else 1 if an object is denied or would violate, else 0.
+/// an unsupported kind), else 1 if an object is denied or would violate (in admission mode:
+/// has a `would violate` warning), else 0.
 pub fn exit_code(records: &[Record]) -> u8 {
     if records
         .iter()
@@ -156,7 +191,14 @@ pub fn exit_code(records: &[Record]) -> u8 {
     {
         return 2;
     }
-    u8::from(records.iter().any(|r| r.allowed == Some(false)))
+    let violates = |r: &Record| {
+        r.allowed == Some(false)
+            || r.warnings
+                .iter()
+                .flatten()
+                .any(|w| w.starts_with("would violate PodSecurity "))
+    };
+    u8::from(records.iter().any(violates))
 }
 
 /// One line per record: `file#doc Kind/name: allowed | denied: message | error`.
@@ -169,6 +211,11 @@ pub fn human_line(r: &Record) -> String {
         r.kind.as_deref().unwrap_or("?"),
         r.name.as_deref().unwrap_or("")
     );
+    if r.error.is_none()
+        && let Some(warnings) = &r.warnings
+    {
+        return admission_lines(&what, r, warnings);
+    }
     match (&r.error, r.allowed, &r.message) {
         (Some(e), _, _) if e.unsupported => {
             format!("{what}: skipped ({}:{}: {})", e.line, e.column, e.message)
@@ -184,6 +231,23 @@ pub fn human_line(r: &Record) -> String {
         ),
         _ => format!("{what}: allowed at {}", r.policy),
     }
+}
+
+/// An admission-mode record: the decision (with the status and message when refused),
+/// then one indented line per warning and per audit annotation.
+fn admission_lines(what: &str, r: &Record, warnings: &[String]) -> String {
+    let mut out = match (&r.status, &r.message, r.allowed) {
+        (Some(s), Some(m), _) => format!("{what}: denied ({} {}): {m}", s.code, s.reason),
+        (_, _, Some(false)) => format!("{what}: denied"),
+        _ => format!("{what}: allowed"),
+    };
+    for w in warnings {
+        out.push_str(&format!("\n  warning: {w}"));
+    }
+    for (k, v) in r.audit_annotations.iter().flatten() {
+        out.push_str(&format!("\n  audit {k}: {v}"));
+    }
+    out
 }
 
 #[cfg(test)]

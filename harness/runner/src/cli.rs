@@ -2,21 +2,25 @@
 //! is denied), 2 usage or input error. Input errors are rendered with miette, with the
 //! source snippet.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kyverno::KyvernoLine;
 use pss::{Kind, Level, LevelVersion, Version};
 
+use crate::check_admission::{self, AdmissionCheck};
 use crate::control::Control;
 use crate::error::Error;
 use crate::harness::Layout;
 use crate::loader::{self, Suite};
+use crate::policy::{DefaultPolicies, PolicySet};
 use crate::profile::Profile;
 use crate::run::{self, GoldenMode, RunOptions, Summary, Targets};
 use crate::scenario::{Filter, NameMatcher, Shard};
-use crate::{check, coverage, report, upstream, versions};
+use crate::{check, check_kyverno, coverage, psa_config, report, upstream, versions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,7 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Run cases (default: the bundled cases/ directory) and compare goldens.
     Run(RunArgs),
-    /// Evaluate the objects of YAML/JSON files (`-` = stdin) at one policy.
+    /// Evaluate the objects of YAML/JSON files (`-` = stdin) at one policy, or through the
+    /// admission model (namespace labels, exemptions) with the admission flags.
     Check(CheckArgs),
     /// Show which controls, versions and kinds the cases cover.
     Coverage(CoverageArgs),
@@ -71,7 +76,8 @@ pub struct RunArgs {
     /// Only scenarios of this kind (repeatable).
     #[arg(long, value_parser = parse_kind)]
     pub kind: Vec<Kind>,
-    /// Profiles to run (repeatable): psa, kyverno@<line>.
+    /// Profiles to run (repeatable): psa, kyverno@v1.10, kyverno@v1.12, kyverno@v1.19, or a
+    /// Kyverno release such as kyverno@1.16.2 (mapped to its line).
     #[arg(long, value_parser = parse_profile, default_value = "psa")]
     pub profile: Vec<Profile>,
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
@@ -92,6 +98,10 @@ pub struct RunArgs {
     /// review`), accept (overwrite), skip.
     #[arg(long, value_enum, default_value_t = GoldenArg::Check)]
     pub goldens: GoldenArg,
+    /// Kyverno policy files (each may hold several policies) for cases that name none;
+    /// default: the bundled `<cases>/policies/<level>-policy.yaml`.
+    #[arg(long = "policy", value_name = "FILE", num_args = 1..)]
+    pub policy: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -123,6 +133,38 @@ pub struct CheckArgs {
     pub raw: bool,
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
+    /// Admission mode: the namespace's labels, `k=v,...` (keys without `/` get the
+    /// `pod-security.kubernetes.io/` prefix: `enforce=baseline,warn=restricted`).
+    #[arg(long, value_parser = check_admission::parse_labels)]
+    pub namespace_labels: Option<BTreeMap<String, String>>,
+    /// Admission mode: a PodSecurityConfiguration or AdmissionConfiguration file
+    /// (default policy and exemptions).
+    #[arg(long)]
+    pub admission_config: Option<PathBuf>,
+    /// Admission mode: the requesting user (user exemptions).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Admission mode: the namespace objects are sent to (default `default`).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Evaluate with Kyverno at this line (`kyverno@v1.19`, or a release such as
+    /// `kyverno@1.16.2`) instead of PSA; needs `--policy`.
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Option<Profile>,
+    /// Kyverno policy files (each may hold several policies); without `--profile`, the
+    /// newest line (`kyverno@v1.19`) evaluates them.
+    #[arg(long = "policy", value_name = "FILE", num_args = 1..)]
+    pub policy: Vec<PathBuf>,
+}
+
+impl CheckArgs {
+    /// Whether any admission-mode flag is given.
+    fn admission_flags(&self) -> bool {
+        self.namespace_labels.is_some()
+            || self.admission_config.is_some()
+            || self.user.is_some()
+            || self.namespace.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -253,9 +295,14 @@ fn load_suite(source: &CaseSource) -> Result<(Suite, Option<PathBuf>), Error> {
 }
 
 fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
-    let (suite, default_golden) = load_suite(&args.source)?;
+    let plan = resolve_source(&args.source)?;
+    let suite = loader::load(&plan.paths, plan.root.as_deref())?;
+    let default_golden = plan.golden.clone();
     let filter = run_filter(args)?;
-    let targets = Targets::in_process(&args.profile).map_err(Error::Usage)?;
+    let policies = DefaultPolicies::for_run(&args.policy, plan.root.as_deref())?;
+    let targets = Targets::in_process(&args.profile)
+        .map_err(Error::Usage)?
+        .with_policies(policies);
     let golden_dir = args
         .golden
         .clone()
@@ -333,13 +380,33 @@ fn emit(text: &str, output: Option<&Path>) -> Result<(), Error> {
     }
 }
 
+/// `check`: at `--level`/`--version`, or through the admission model when an admission
+/// flag is given or an input holds a Namespace document.
 fn cmd_check(args: &CheckArgs) -> Result<u8, Error> {
+    if let Some(line) = kyverno_check_line(args)? {
+        return cmd_check_kyverno(args, line);
+    }
     let policy = LevelVersion::new(args.level, args.version);
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| read_input(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let admission = match args.admission_flags()
+        || inputs
+            .iter()
+            .any(|(_, t)| check_admission::has_namespace(t))
+    {
+        true => Some(admission_check(args)?),
+        false => None,
+    };
     let mut records = Vec::new();
-    for file in &args.files {
-        let (label, text) = read_input(file)?;
-        let recs = check::check_text(&label, &text, policy, args.raw).map_err(Error::located)?;
-        records.extend(recs);
+    for (label, text) in &inputs {
+        let recs = match &admission {
+            Some(opts) => check_admission::check_text(label, text, opts),
+            None => check::check_text(label, text, policy, args.raw),
+        };
+        records.extend(recs.map_err(Error::located)?);
     }
     let mut out = String::new();
     for r in &records {
@@ -352,6 +419,66 @@ fn cmd_check(args: &CheckArgs) -> Result<u8, Error> {
     }
     emit(&out, None)?;
     Ok(check::exit_code(&records))
+}
+
+/// The admission-mode inputs from the flags (`--level`/`--version` do not apply).
+fn admission_check(args: &CheckArgs) -> Result<AdmissionCheck, Error> {
+    let config = match &args.admission_config {
+        Some(path) => psa_config::load(path)?.config,
+        None => pss::admission::AdmissionConfig::default(),
+    };
+    Ok(AdmissionCheck {
+        config,
+        namespace: args
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned()),
+        labels: args.namespace_labels.clone().unwrap_or_default(),
+        user: args.user.clone(),
+        raw: args.raw,
+    })
+}
+
+/// The Kyverno line `check` runs at, when `--profile kyverno@...` or `--policy` is given.
+fn kyverno_check_line(args: &CheckArgs) -> Result<Option<KyvernoLine>, Error> {
+    let has_policy = !args.policy.is_empty();
+    match (&args.profile, has_policy) {
+        (Some(Profile::Kyverno { line }), true) => Ok(Some(*line)),
+        (Some(Profile::Kyverno { .. }), false) => Err(Error::Usage(
+            "--profile kyverno@<line> needs --policy FILE...".into(),
+        )),
+        (None, true) => Ok(Some(KyvernoLine::V1_19)),
+        (Some(Profile::Psa), true) => Err(Error::Usage(
+            "--policy applies to Kyverno profiles (--profile kyverno@<line>)".into(),
+        )),
+        (_, false) => Ok(None),
+    }
+}
+
+/// `check` with Kyverno: one record per document and evaluated rule.
+fn cmd_check_kyverno(args: &CheckArgs, line: KyvernoLine) -> Result<u8, Error> {
+    let policies = PolicySet::load(&args.policy)?;
+    let opts = check_kyverno::Options {
+        line,
+        policies: &policies,
+        raw: args.raw,
+        namespace: args.namespace.as_deref().unwrap_or("default"),
+    };
+    let mut records = Vec::new();
+    for file in &args.files {
+        let (label, text) = read_input(file)?;
+        let recs = check_kyverno::check_text(&label, &text, opts).map_err(Error::located)?;
+        records.extend(recs);
+    }
+    let out = match args.format {
+        CheckFormat::Human => check_kyverno::human(&records),
+        CheckFormat::Json => records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap_or_default() + "\n")
+            .collect(),
+    };
+    emit(&out, None)?;
+    Ok(check_kyverno::exit_code(&records))
 }
 
 fn read_input(file: &Path) -> Result<(PathBuf, String), Error> {

@@ -36,6 +36,25 @@ pub fn outcome_lines(outcome: &Outcome) -> Vec<String> {
     lines
 }
 
+/// The lines of one outcome of an admission case: the decision (with the refusal's status
+/// and message), each warning, then each audit annotation in key order.
+pub fn admission_lines(outcome: &Outcome) -> Vec<String> {
+    let mut lines = Vec::new();
+    match outcome.status.as_ref().filter(|_| !outcome.allowed) {
+        Some(s) => lines.push(format!("denied ({} {}): {}", s.code, s.reason, s.message)),
+        None if outcome.allowed => lines.push("allowed".to_owned()),
+        None => lines.push("denied".to_owned()),
+    }
+    lines.extend(outcome.warnings.iter().map(|w| format!("warning: {w}")));
+    lines.extend(
+        outcome
+            .audit_annotations
+            .iter()
+            .map(|(k, v)| format!("audit {k}: {v}")),
+    );
+    lines
+}
+
 /// One evaluated scenario's text, for rendering.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -49,17 +68,28 @@ pub fn render(case: &Case, entries: &[Entry]) -> String {
     let blocks = kind_blocks(case, entries);
     let mut out = String::new();
     for (kinds, groups) in blocks {
-        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let names: Vec<&str> = kinds.iter().map(|k| case.kind_label(*k)).collect();
         out.push_str(&names.join(", "));
         out.push('\n');
         for group in groups {
             out.push_str(&format!("  {}\n", group.label));
             for line in &group.lines {
-                out.push_str(&format!("    {line}\n"));
+                push_indented(&mut out, line);
             }
         }
     }
     out
+}
+
+/// One message, every physical line indented by four spaces. Kyverno's texts span lines
+/// (its denial is YAML, and ends with a newline); they are kept byte for byte, trailing
+/// spaces included, so a blank line of a message shows as four spaces.
+fn push_indented(out: &mut String, text: &str) {
+    for part in text.split('\n') {
+        out.push_str("    ");
+        out.push_str(part);
+        out.push('\n');
+    }
 }
 
 /// A run of versions with the same (version-normalised) messages.
@@ -120,9 +150,15 @@ fn version_groups(entries: &[&Entry]) -> Vec<Group> {
         .collect()
 }
 
-/// The message with the printed policy version replaced by a placeholder.
+/// The message with the printed policy version replaced by a placeholder (quoted, or at
+/// the end of the line as in `audit enforce-policy: baseline:v1.30`).
 fn normalise(line: &str, version: Version) -> String {
-    line.replace(&format!(":{version}\""), ":{VERSION}\"")
+    let line = line.replace(&format!(":{version}\""), ":{VERSION}\"");
+    let suffix = format!(":{version}");
+    match line.strip_suffix(&suffix) {
+        Some(head) => format!("{head}:{{VERSION}}"),
+        None => line,
+    }
 }
 
 /// Where a case's snapshot lives: `<golden>/<profile>/<case id>.snap`.

@@ -1,9 +1,10 @@
 //! The suite as libtest-mimic trials, for `cargo test` and `cargo nextest run`.
 //!
 //! Every scenario is a trial named by its id with the profile as its kind
-//! (`[psa] baseline/privileged/privileged-container@v1.37/Deployment`); every denied case
-//! has a golden trial per profile (`baseline/privileged/privileged-container/golden/psa`)
-//! that asserts its snapshot with insta. Building the list loads the cases but evaluates
+//! (`[psa] baseline/privileged/privileged-container@v1.37/Deployment`); every denied case,
+//! and every admission case, has a golden trial per profile
+//! (`baseline/privileged/privileged-container/golden/psa`) that asserts its snapshot with
+//! insta. Building the list loads the cases but evaluates
 //! nothing, so `--list` is cheap; nextest runs each trial in its own process.
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::case::Case;
 use crate::golden;
 use crate::judge::Problem;
 use crate::loader::Suite;
+use crate::policy::DefaultPolicies;
 use crate::profile::Profile;
 use crate::run::{self, Targets, TrialStatus};
 use crate::scenario::{self, Scenario};
@@ -73,9 +75,12 @@ pub fn case_file_for_trial(cases_dir: &Path, trial_name: &str) -> Option<PathBuf
         .find(|p| p.is_file())
 }
 
-/// Every trial of the suite for the profiles.
+/// Every trial of the suite for the profiles. Kyverno cases that name no policy use the
+/// bundled policy of their level (`<cases>/policies/<level>-policy.yaml`).
 pub fn trials(suite: &Suite, layout: &Layout, profiles: &[Profile]) -> Vec<Trial> {
-    let targets = match Targets::in_process(profiles) {
+    let bundled = DefaultPolicies::bundled(&layout.cases).map_err(|e| e.to_string());
+    let built = bundled.and_then(|p| Targets::in_process(profiles).map(|t| t.with_policies(p)));
+    let targets = match built {
         Ok(t) => Arc::new(t),
         Err(e) => {
             return vec![Trial::test("harness/profiles", move || {
@@ -87,11 +92,11 @@ pub fn trials(suite: &Suite, layout: &Layout, profiles: &[Profile]) -> Vec<Trial
     let mut out = Vec::new();
     for case in &suite.cases {
         for profile in profiles {
-            let skipped = case.expectation(profile).is_err();
             for s in scenario::expand(case, profile) {
+                let skipped = case.expectation_for(profile, s.kind).is_err();
                 out.push(scenario_trial(s, Arc::clone(&targets), skipped));
             }
-            if case.expectation(profile).is_ok_and(|e| !e.allowed) {
+            if case.has_golden(profile) {
                 out.push(golden_trial(
                     Arc::clone(case),
                     profile.clone(),
@@ -111,7 +116,9 @@ fn scenario_trial(s: Scenario, targets: Arc<Targets>, skipped: bool) -> Trial {
         let result = run::run_scenario(&targets, &s, None);
         match result.status {
             TrialStatus::Failed { problems } => Err(Failed::from(describe(&problems))),
-            TrialStatus::Passed | TrialStatus::Skipped { .. } => Ok(()),
+            TrialStatus::Passed
+            | TrialStatus::KnownDivergence { .. }
+            | TrialStatus::Skipped { .. } => Ok(()),
         }
     })
     .with_kind(kind)
@@ -127,9 +134,10 @@ fn golden_trial(
     let name = scenario::golden_id(&case.id, &profile);
     Trial::test(name, move || {
         let target = targets
-            .get(&profile)
-            .ok_or_else(|| Failed::from(format!("no target for {profile}")))?;
-        let body = run::golden_body(target, &case).map_err(|e| Failed::from(e.0))?;
+            .for_case(&profile, &case)
+            .map_err(|e| Failed::from(e.0))?;
+        let body =
+            run::golden_body(target.get(), &case, &profile).map_err(|e| Failed::from(e.0))?;
         golden::assert_with_insta(&golden_dir, &profile, &case, &body);
         Ok(())
     })

@@ -47,11 +47,18 @@ pub enum Problem {
         expected: BTreeMap<String, String>,
         actual: BTreeMap<String, String>,
     },
+    /// The refusal's status code or reason (`422 Invalid`, `-` for none).
+    Status { expected: String, actual: String },
     /// The golden snapshot differs or is missing.
     Golden {
         path: String,
         expected: Option<String>,
         actual: String,
+    },
+    /// Kyverno: the failing rules (evaluated names, sorted).
+    Rules {
+        expected: Vec<String>,
+        actual: Vec<String>,
     },
     /// The target could not answer.
     Target { error: String },
@@ -97,6 +104,13 @@ impl fmt::Display for Problem {
             Problem::Audit { expected, actual } => {
                 write!(f, "expected audit annotations {expected:?}, got {actual:?}")
             }
+            Problem::Status { expected, actual } => {
+                write!(f, "expected status {expected}, got {actual}")
+            }
+            Problem::Rules { expected, actual } => {
+                write!(f, "expected failing rules {expected:?}, got {actual:?}")
+            }
+
             Problem::Golden {
                 path,
                 expected: None,
@@ -178,16 +192,97 @@ pub fn judge(scenario: &Scenario, expect: &Expectation, outcome: &Outcome) -> Ve
     }
     if !expect.allowed {
         let actual: Vec<String> = outcome.reasons().into_iter().map(str::to_owned).collect();
-        if actual != expect.reasons {
+        if !same_reasons(profile, &actual, &expect.reasons) {
             problems.push(Problem::Reasons {
                 expected: expect.reasons.clone(),
                 actual,
             });
         }
     }
-    text_matchers(scenario, expect, outcome, &mut problems);
-    admission_matchers(scenario, expect, outcome, &mut problems);
+    if texts_apply(scenario) {
+        text_matchers(scenario, expect, outcome, &mut problems);
+        admission_matchers(scenario, expect, outcome, &mut problems);
+    }
     problems
+}
+
+/// PSA's reasons come in its evaluation order; Kyverno's as a set (its fork runs checks in
+/// file-name order, and in a Go map order after an exclusion).
+fn same_reasons(profile: &Profile, actual: &[String], expected: &[String]) -> bool {
+    if profile.ordered_reasons() {
+        return actual == expected;
+    }
+    sorted(actual) == sorted(expected)
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut v = items.to_vec();
+    v.sort_unstable();
+    v
+}
+
+/// The texts of `expect` (detail, message, warnings, ...) are PSA's. A Kyverno profile
+/// checks texts only from its own `profiles:` entry; its messages are pinned by goldens.
+fn texts_apply(scenario: &Scenario) -> bool {
+    !scenario.profile.denies_controllers()
+        || scenario
+            .case
+            .profile_entry_for(&scenario.profile, scenario.kind)
+            .is_some()
+}
+
+/// The rules `autogen` generates from `rule` for `kind` (Kyverno's names, cut to 63).
+pub fn autogen_rule(kind: pss::Kind, rule: &str) -> String {
+    let prefix = match kind {
+        pss::Kind::CronJob => "autogen-cronjob",
+        _ => "autogen",
+    };
+    kyverno::autogen::autogen_rule_name(prefix, rule)
+}
+
+/// Whether [`kyverno_rules`] needs the pod's own outcome: a denied expansion whose
+/// expectation names no `rules` expects the autogen rules of the rules the pod fails.
+pub fn needs_pod_rules(scenario: &Scenario, expect: &Expectation) -> bool {
+    !scenario.is_own_kind() && expect.rules.is_none() && !expect.allowed
+}
+
+/// Kyverno: which rules failed. On the case's own kind, the expectation's `rules` (when
+/// given). On a kind a pod is expanded into, the autogen rules (`autogen-<rule>`, CronJob
+/// `autogen-cronjob-<rule>`) of `rules`, else of the rules that failed on the pod (`pod`,
+/// see [`needs_pod_rules`]). The failing checks themselves are the expectation's
+/// `reasons`, checked for every kind by [`judge`].
+pub fn kyverno_rules(
+    scenario: &Scenario,
+    expect: &Expectation,
+    outcome: &Outcome,
+    pod: Option<&Outcome>,
+) -> Option<Problem> {
+    let own = match (&expect.rules, pod) {
+        (Some(rules), _) => rules.clone(),
+        (None, Some(pod)) if needs_pod_rules(scenario, expect) => failing_rules(pod),
+        (None, _) => return None,
+    };
+    let expected: Vec<String> = match scenario.is_own_kind() {
+        true => sorted(&own),
+        false => sorted(
+            &own.iter()
+                .map(|r| autogen_rule(scenario.kind, r))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let actual = failing_rules(outcome);
+    (expected != actual).then_some(Problem::Rules { expected, actual })
+}
+
+/// The failed (or errored) rules of an outcome, sorted.
+fn failing_rules(outcome: &Outcome) -> Vec<String> {
+    let names: Vec<String> = outcome
+        .rules
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.rule.clone())
+        .collect();
+    sorted(&names)
 }
 
 fn text_matchers(
@@ -209,11 +304,11 @@ fn text_matchers(
             }
         }
         if let Some(m) = expect.message.as_ref().filter(|_| scenario.is_own_kind())
-            && message.as_deref() != Some(m.as_str())
+            && message.as_deref() != Some(fill(m, scenario).as_str())
         {
             problems.push(Problem::Text {
                 field: "message".into(),
-                expected: m.clone(),
+                expected: fill(m, scenario),
                 actual: message.clone(),
             });
         }
@@ -248,22 +343,62 @@ fn admission_matchers(
     if !scenario.is_own_kind() {
         return;
     }
-    if let Some(w) = &expect.warnings
-        && *w != outcome.warnings
-    {
-        problems.push(Problem::Warnings {
-            expected: w.clone(),
-            actual: outcome.warnings.clone(),
-        });
+    if let Some(w) = &expect.warnings {
+        let expected: Vec<String> = w.iter().map(|t| fill(t, scenario)).collect();
+        if expected != outcome.warnings {
+            problems.push(Problem::Warnings {
+                expected,
+                actual: outcome.warnings.clone(),
+            });
+        }
     }
-    if let Some(a) = &expect.audit
-        && *a != outcome.audit_annotations
-    {
-        problems.push(Problem::Audit {
-            expected: a.clone(),
-            actual: outcome.audit_annotations.clone(),
-        });
+    if let Some(a) = &expect.audit {
+        let expected: BTreeMap<String, String> = a
+            .iter()
+            .map(|(k, v)| (k.clone(), fill(v, scenario)))
+            .collect();
+        if expected != outcome.audit_annotations {
+            problems.push(Problem::Audit {
+                expected,
+                actual: outcome.audit_annotations.clone(),
+            });
+        }
     }
+    if let Some(expected) = &expect.status {
+        let actual = outcome.status.as_ref();
+        let code_ok = expected
+            .code
+            .is_none_or(|c| actual.is_some_and(|s| s.code == c));
+        let reason_ok = expected
+            .reason
+            .as_deref()
+            .is_none_or(|r| actual.is_some_and(|s| s.reason == r));
+        if !code_ok || !reason_ok {
+            problems.push(Problem::Status {
+                expected: status_text(expected.code, expected.reason.as_deref()),
+                actual: actual.map_or_else(
+                    || "none".to_owned(),
+                    |s| status_text(Some(s.code), Some(&s.reason)),
+                ),
+            });
+        }
+    }
+}
+
+/// `422 Invalid`, or the half that is given.
+fn status_text(code: Option<u16>, reason: Option<&str>) -> String {
+    match (code, reason) {
+        (Some(c), Some(r)) => format!("{c} {r}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(r)) => r.to_owned(),
+        (None, None) => "any".to_owned(),
+    }
+}
+
+/// An expected text with `{version}` replaced by the scenario's version (`v1.N` or
+/// `latest`), so one expectation can state the exact text at every version.
+fn fill(text: &str, scenario: &Scenario) -> String {
+    text.replace("{version}", &scenario.version.to_string())
 }
 
 #[cfg(test)]
@@ -399,5 +534,119 @@ cases:
         // `detail` is checked only at the case's newest version.
         let (s, e) = scenario(y, Kind::Pod, Version::V1(3));
         assert!(judge(&s, &e, &denied(MSG)).is_empty());
+    }
+
+    /// A Kyverno scenario of a pod case with `expect` and `profiles`.
+    fn kyverno(expect_yaml: &str, profiles: &str, kind: Kind) -> Scenario {
+        let text = format!(
+            "control: privileged
+cases:
+- name: c
+  pod: {{containers: [{{name: app}}]}}
+  expect: {expect_yaml}
+  profiles: {profiles}
+"
+        );
+        let case = loader::load_str(Path::new("t.yaml"), &text, "t")
+            .unwrap()
+            .remove(0);
+        Scenario {
+            case: Arc::new(case),
+            version: Version::Latest,
+            kind,
+            profile: "kyverno@v1.19".parse().unwrap(),
+        }
+    }
+
+    /// A Kyverno denial with these checks and failing rules.
+    fn kyverno_denied(reasons: &[&str], rules: &[&str]) -> Outcome {
+        Outcome {
+            violations: reasons
+                .iter()
+                .map(|r| Violation {
+                    reason: (*r).into(),
+                    detail: String::new(),
+                })
+                .collect(),
+            rules: rules
+                .iter()
+                .map(|r| crate::target::RuleOutcome {
+                    policy: "p".into(),
+                    rule: (*r).into(),
+                    status: "fail".into(),
+                    message: String::new(),
+                    action: "Enforce".into(),
+                })
+                .collect(),
+            ..denied("admission webhook \"validate.kyverno.svc-fail\" denied the request: x")
+        }
+    }
+
+    #[test]
+    fn kyverno_reasons_are_a_set_and_psa_texts_do_not_apply() {
+        let s = kyverno(
+            "{allowed: false, reasons: [a, b], contains: 'pods \"c\" is forbidden'}",
+            "{psa: {allowed: false, reasons: [a, b]}}",
+            Kind::Pod,
+        );
+        let e = s.case.expectation_for(&s.profile, s.kind).unwrap().clone();
+        assert!(judge(&s, &e, &kyverno_denied(&["b", "a"], &["r"])).is_empty());
+        assert!(matches!(
+            judge(&s, &e, &kyverno_denied(&["a", "a"], &["r"]))[..],
+            [Problem::Reasons { .. }]
+        ));
+        // A Kyverno entry's own texts do apply.
+        let s = kyverno(
+            "{allowed: false, reasons: [a]}",
+            "{kyverno: {allowed: false, reasons: [a], contains: nope}}",
+            Kind::Pod,
+        );
+        let e = s.case.expectation_for(&s.profile, s.kind).unwrap().clone();
+        assert_eq!(
+            judge(&s, &e, &kyverno_denied(&["a"], &["r"]))[0].to_string(),
+            "message does not contain \"nope\""
+        );
+    }
+
+    #[test]
+    fn kyverno_controllers_fail_the_autogen_rules_of_the_pod() {
+        let expect = "{allowed: false, reasons: [a]}";
+        let cron = kyverno(expect, "{}", Kind::CronJob);
+        let e = cron.case.expect.clone();
+        let pod = kyverno_denied(&["a"], &["baseline"]);
+        let good = kyverno_denied(&["a"], &["autogen-cronjob-baseline"]);
+        assert!(needs_pod_rules(&cron, &e));
+        assert_eq!(kyverno_rules(&cron, &e, &good, Some(&pod)), None);
+        let wrong = kyverno_denied(&["a"], &["autogen-baseline"]);
+        assert_eq!(
+            kyverno_rules(&cron, &e, &wrong, Some(&pod)).map(|p| p.to_string()),
+            Some(
+                "expected failing rules [\"autogen-cronjob-baseline\"], got [\"autogen-baseline\"]"
+                    .to_owned()
+            )
+        );
+        // Named rules: checked on the own kind, mapped (and cut to 63) on expansions.
+        let long = "a-rule-name-long-enough-to-be-cut-when-autogen-adds-its-prefix-x";
+        let named = format!("{{allowed: false, reasons: [a], rules: [{long}]}}");
+        let pod_s = kyverno(&named, "{}", Kind::Pod);
+        let e = pod_s.case.expect.clone();
+        assert!(!needs_pod_rules(&pod_s, &e));
+        assert_eq!(
+            kyverno_rules(&pod_s, &e, &kyverno_denied(&["a"], &[long]), None),
+            None
+        );
+        let deploy = kyverno(&named, "{}", Kind::Deployment);
+        let cut = &format!("autogen-{long}")[..63];
+        assert_eq!(
+            kyverno_rules(&deploy, &e, &kyverno_denied(&["a"], &[cut]), None),
+            None
+        );
+        // An allowed expectation without `rules` checks none.
+        let allowed = kyverno("{allowed: true}", "{}", Kind::Pod);
+        let e = allowed.case.expect.clone();
+        assert_eq!(
+            kyverno_rules(&allowed, &e, &kyverno_denied(&[], &["x"]), None),
+            None
+        );
     }
 }

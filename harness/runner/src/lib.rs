@@ -10,13 +10,16 @@
 //!
 //! - [`loader`] reads case files into [`case::Case`]s with located errors ([`error`]);
 //! - [`scenario`] expands a case into scenarios (version x kind x profile);
-//! - [`target`] answers admission requests (in-process PSA today);
+//! - [`target`] answers admission requests (in-process PSA and Kyverno, the latter with
+//!   the [`policy`] files of the case);
 //! - [`judge`] compares an outcome with the expectation; [`golden`] pins the messages;
 //! - [`run`] executes scenarios in parallel; [`report`] renders results;
 //! - [`harness`] turns the suite into libtest-mimic trials; [`cli`] is the binary.
 
 pub mod case;
 pub mod check;
+pub mod check_admission;
+pub mod check_kyverno;
 pub mod cli;
 pub mod control;
 pub mod coverage;
@@ -26,7 +29,10 @@ pub mod harness;
 pub mod judge;
 pub mod loader;
 pub mod manifest;
+pub mod namespace_case;
+pub mod policy;
 pub mod profile;
+pub mod psa_config;
 pub mod report;
 pub mod run;
 pub mod scenario;

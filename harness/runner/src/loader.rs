@@ -11,12 +11,15 @@ use pss::{Kind, Level, Version, Workload};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::case::{Case, Expectation, Namespace, ProfileExpectation};
+use crate::case::{Case, Expectation, ExpectedStatus, Namespace, ProfileExpectation};
 use crate::control::Control;
 use crate::error::{Error, LocatedError};
 use crate::manifest::{self, Source};
+use crate::namespace_case::{self, Loaded};
+use crate::policy::PolicySet;
 use crate::profile::Profile;
-use crate::target::Operation;
+use crate::psa_config::{self, ConfigFile};
+use crate::target::{NamespaceRequest, Operation};
 use crate::versions;
 use crate::yaml::{self, Loc, LocatedNode, Node, Value};
 
@@ -47,6 +50,8 @@ struct RawFile {
     versions: Option<LocatedNode>,
     #[serde(default)]
     policies: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    admission_config: Option<Spanned<String>>,
     #[serde(default)]
     cases: Vec<RawCase>,
 }
@@ -83,6 +88,10 @@ struct RawCase {
     subresource: Option<String>,
     #[serde(default)]
     old: Option<LocatedNode>,
+    #[serde(default)]
+    existing_pods: Option<LocatedNode>,
+    #[serde(default)]
+    admission_config: Option<Spanned<String>>,
     expect: LocatedNode,
     #[serde(default)]
     profiles: Option<LocatedNode>,
@@ -96,7 +105,7 @@ struct RawNamespace {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
-    labels: BTreeMap<String, String>,
+    labels: Option<BTreeMap<String, String>>,
 }
 
 /// An expectation as written; read from a located node with [`yaml::strict`].
@@ -121,6 +130,22 @@ struct RawExpect {
     warnings: Option<Vec<String>>,
     #[serde(default)]
     audit: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    status: Option<RawStatus>,
+    #[serde(default)]
+    rules: Option<Vec<String>>,
+    #[serde(default)]
+    divergence: Option<String>,
+}
+
+/// `status: {code?, reason?}` of an expectation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatus {
+    #[serde(default)]
+    code: Option<u16>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -254,7 +279,12 @@ pub fn load_str(path: &Path, text: &str, stem: &str) -> Result<Vec<Case>, Locate
     let mut names: HashMap<String, Loc> = HashMap::new();
     let mut cases = Vec::new();
     for doc in docs {
-        let defaults = FileDefaults::new(&src, doc.level, doc.control, doc.versions, doc.policies)?;
+        let mut defaults =
+            FileDefaults::new(&src, doc.level, doc.control, doc.versions, doc.policies)?;
+        defaults.admission_config = doc
+            .admission_config
+            .map(|p| load_admission_config(&src, &p))
+            .transpose()?;
         for raw in doc.cases {
             let case = build_case(&src, stem, &defaults, raw)?;
             if let Some(first) = names.get(&case.name) {
@@ -276,7 +306,8 @@ struct FileDefaults {
     level: Option<(Level, Loc)>,
     control: Option<(Control, Loc)>,
     versions: Option<Node>,
-    policies: Vec<PathBuf>,
+    policies: Option<Arc<PolicySet>>,
+    admission_config: Option<Arc<ConfigFile>>,
 }
 
 impl FileDefaults {
@@ -291,7 +322,8 @@ impl FileDefaults {
             level: level.map(|l| parse_level(src, &l)).transpose()?,
             control: control.map(|c| parse_control(src, &c)).transpose()?,
             versions: versions.map(|v| v.resolve(&src.text)),
-            policies: resolve_policies(src, policies.unwrap_or_default())?,
+            policies: policies.map(|p| load_policies(src, p)).transpose()?,
+            admission_config: None,
         })
     }
 }
@@ -362,7 +394,7 @@ fn build_case(
         manifest: raw.manifest,
         file: raw.file,
     };
-    let object = resource.load(src, &name, loc, "the case")?;
+    let loaded = resource.load(src, &name, loc, "the case")?;
     let expect_node = raw.expect.resolve(&src.text);
     let expect = match parse_expectation(src, &expect_node, false)? {
         ProfileExpectation::Run(e) => e,
@@ -370,25 +402,31 @@ fn build_case(
             return Err(src.error(expect_node.loc, "`skip` is only valid under `profiles`"));
         }
     };
-    let kinds = case_kinds(src, raw.kinds, &object, &expect)?;
     let operation = raw.operation.unwrap_or_default();
     let old = old_object(src, raw.old, &name, operation, loc)?;
-    let namespace = raw.namespace.map_or_else(
-        || Namespace {
-            name: "default".into(),
-            labels: BTreeMap::new(),
+    let subject = Subject::build(
+        src,
+        &name,
+        loc,
+        loaded,
+        SubjectParts {
+            old,
+            kinds: raw.kinds,
+            namespace: raw.namespace,
+            existing_pods: raw.existing_pods,
         },
-        |n| Namespace {
-            name: n.name.unwrap_or_else(|| "default".into()),
-            labels: n.labels,
-        },
-    );
+        &expect,
+    )?;
+    let admission_config = match &raw.admission_config {
+        Some(p) => Some(load_admission_config(src, p)?),
+        None => defaults.admission_config.clone(),
+    };
     let profiles = match raw.profiles {
         Some(p) => parse_profiles(src, &p.resolve(&src.text))?,
         None => BTreeMap::new(),
     };
     let policies = match raw.policies {
-        Some(p) => resolve_policies(src, p)?,
+        Some(p) => Some(load_policies(src, p)?),
         None => defaults.policies.clone(),
     };
     Ok(Case {
@@ -404,17 +442,186 @@ fn build_case(
         control,
         level,
         versions,
-        object,
-        kinds,
+        object: subject.object,
+        kinds: subject.kinds,
         raw: raw.raw,
-        namespace,
+        namespace: subject.namespace,
         user: raw.user,
         operation,
         subresource: raw.subresource,
-        old,
+        old: subject.old,
         expect,
         profiles,
         policies,
+        admission_config,
+        namespace_request: subject.namespace_request,
+    })
+}
+
+/// The parts of a case that depend on whether it is about a workload or a Namespace.
+struct SubjectParts {
+    old: Option<(Loaded, Loc)>,
+    kinds: Option<Vec<Spanned<String>>>,
+    namespace: Option<RawNamespace>,
+    existing_pods: Option<LocatedNode>,
+}
+
+/// What a case sends: a workload (with its kinds and old object) in a namespace, or a
+/// Namespace request (with a placeholder object, see [`namespace_case`]).
+struct Subject {
+    object: Workload,
+    kinds: Vec<Kind>,
+    old: Option<Workload>,
+    namespace: Namespace,
+    namespace_request: Option<NamespaceRequest>,
+}
+
+impl Subject {
+    fn build(
+        src: &Source,
+        name: &str,
+        loc: Loc,
+        loaded: Loaded,
+        parts: SubjectParts,
+        expect: &Expectation,
+    ) -> Result<Subject, LocatedError> {
+        match loaded {
+            Loaded::Workload(object) => Subject::workload(src, *object, parts, expect),
+            Loaded::Namespace(ns) => Subject::namespace(src, name, loc, ns, parts),
+        }
+    }
+
+    fn workload(
+        src: &Source,
+        object: Workload,
+        parts: SubjectParts,
+        expect: &Expectation,
+    ) -> Result<Subject, LocatedError> {
+        if let Some(pods) = parts.existing_pods {
+            let at = pods.resolve(&src.text).loc;
+            return Err(src.error(at, "`existing_pods` only applies to a Namespace case"));
+        }
+        let old = match parts.old {
+            None => None,
+            Some((Loaded::Workload(w), _)) => Some(*w),
+            Some((Loaded::Namespace(_), at)) => {
+                return Err(src.error(at, "the old object of a workload cannot be a Namespace"));
+            }
+        };
+        let kinds = case_kinds(src, parts.kinds, &object, expect)?;
+        let namespace = parts.namespace.map_or_else(
+            || Namespace {
+                name: "default".into(),
+                labels: BTreeMap::new(),
+                explicit_labels: false,
+            },
+            |n| Namespace {
+                name: n.name.unwrap_or_else(|| "default".into()),
+                explicit_labels: n.labels.is_some(),
+                labels: n.labels.unwrap_or_default(),
+            },
+        );
+        Ok(Subject {
+            object,
+            kinds,
+            old,
+            namespace,
+            namespace_request: None,
+        })
+    }
+
+    fn namespace(
+        src: &Source,
+        name: &str,
+        loc: Loc,
+        ns: pss::admission::NamespaceObject,
+        parts: SubjectParts,
+    ) -> Result<Subject, LocatedError> {
+        if let Some(k) = parts.kinds.as_ref().and_then(|k| k.first()) {
+            let msg = "`kinds` does not apply to a Namespace case";
+            return Err(src.error(loc_of(src, k), msg));
+        }
+        if parts.namespace.is_some() {
+            let msg = "a Namespace case takes its name and labels from the Namespace object; \
+                       remove `namespace`";
+            return Err(src.error(loc, msg));
+        }
+        let old = match parts.old {
+            None => None,
+            Some((Loaded::Namespace(old), _)) => Some(old),
+            Some((Loaded::Workload(_), at)) => {
+                return Err(src.error(at, "the old object of a Namespace must be a Namespace"));
+            }
+        };
+        let existing_pods = match parts.existing_pods {
+            Some(node) => existing_pods(src, &node.resolve(&src.text), name)?,
+            None => Vec::new(),
+        };
+        Ok(Subject {
+            object: namespace_case::placeholder(&ns.name),
+            kinds: vec![Kind::Pod],
+            old: None,
+            namespace: Namespace {
+                name: ns.name.clone(),
+                labels: ns.labels.clone(),
+                explicit_labels: true,
+            },
+            namespace_request: Some(NamespaceRequest {
+                object: ns,
+                old,
+                existing_pods,
+            }),
+        })
+    }
+}
+
+/// `existing_pods:` a list of `{pod}`, `{manifest}` or `{file}`, each a Pod (shorthands are
+/// named `<case name>-<index>` unless their metadata names them).
+fn existing_pods(
+    src: &Source,
+    node: &Node,
+    name: &str,
+) -> Result<Vec<k8s_openapi::api::core::v1::Pod>, LocatedError> {
+    let Value::Seq(items) = &node.value else {
+        return Err(src.error(node.loc, "`existing_pods` must be a list"));
+    };
+    let mut pods = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let what = "an existing pod";
+        let kind = match object_ref(src, item, &format!("{name}-{i}"), what)? {
+            Loaded::Workload(w) => match *w {
+                Workload::Pod(pod) => {
+                    pods.push(pod);
+                    continue;
+                }
+                other => other.kind().as_str(),
+            },
+            Loaded::Namespace(_) => "Namespace",
+        };
+        let msg = format!("an existing pod must be a Pod, found a {kind}");
+        return Err(src.error(item.loc, msg));
+    }
+    Ok(pods)
+}
+
+/// `admission_config: <path>`, relative to the case file, loaded and validated.
+fn load_admission_config(
+    src: &Source,
+    path: &Spanned<String>,
+) -> Result<Arc<ConfigFile>, LocatedError> {
+    let at = loc_of(src, path);
+    let file = relative_to(&src.file, &path.value);
+    if !file.is_file() {
+        let msg = format!(
+            "admission config file not found: {} (resolved to {})",
+            path.value,
+            file.display()
+        );
+        return Err(src.error(at, msg));
+    }
+    psa_config::load(&file).map(Arc::new).map_err(|e| match e {
+        Error::Located(located) => located,
+        other => src.error(at, other.to_string()),
     })
 }
 
@@ -492,7 +699,7 @@ struct Resource {
 }
 
 impl Resource {
-    fn load(self, src: &Source, name: &str, at: Loc, what: &str) -> Result<Workload, LocatedError> {
+    fn load(self, src: &Source, name: &str, at: Loc, what: &str) -> Result<Loaded, LocatedError> {
         let count = [
             self.pod.is_some(),
             self.manifest.is_some(),
@@ -511,55 +718,72 @@ impl Resource {
             return Err(src.error(at, msg));
         }
         if let Some(pod) = self.pod {
-            return manifest::pod_shorthand(src, &pod.resolve(&src.text), name);
+            return manifest::pod_shorthand(src, &pod.resolve(&src.text), name)
+                .map(|w| Loaded::Workload(Box::new(w)));
         }
         if let Some(m) = self.manifest {
-            return manifest::manifest(src, &m.resolve(&src.text));
+            return any_manifest(src, &m.resolve(&src.text));
         }
         match self.file {
-            Some(f) => load_manifest_file(src, &f),
+            Some(f) => load_object_file(src, &f.value, loc_of(src, &f)),
             None => Err(src.error(at, format!("{what} has no resource"))),
         }
     }
 }
 
-fn load_manifest_file(src: &Source, f: &Spanned<String>) -> Result<Workload, LocatedError> {
-    let path = relative_to(&src.file, &f.value);
-    if !path.is_file() {
-        let msg = format!(
-            "file not found: {} (resolved to {})",
-            f.value,
-            path.display()
-        );
-        return Err(src.error(loc_of(src, f), msg));
+/// A manifest of a workload kind, or a Namespace.
+fn any_manifest(src: &Source, node: &Node) -> Result<Loaded, LocatedError> {
+    if namespace_case::is_namespace(node) {
+        return namespace_case::namespace_object(src, node).map(Loaded::Namespace);
     }
-    manifest::manifest_file(&path).map_err(|e| match e {
+    manifest::manifest(src, node).map(|w| Loaded::Workload(Box::new(w)))
+}
+
+/// A manifest file (relative to the case file), located in its own file.
+fn load_object_file(src: &Source, rel: &str, at: Loc) -> Result<Loaded, LocatedError> {
+    let path = relative_to(&src.file, rel);
+    if !path.is_file() {
+        let msg = format!("file not found: {rel} (resolved to {})", path.display());
+        return Err(src.error(at, msg));
+    }
+    let located = |e: Error| match e {
         Error::Located(located) => located,
-        other => src.error(loc_of(src, f), other.to_string()),
-    })
+        other => src.error(at, other.to_string()),
+    };
+    let (file_src, node) = manifest::single_document(&path).map_err(located)?;
+    any_manifest(&file_src, &node)
 }
 
 fn relative_to(case_file: &Path, rel: &str) -> PathBuf {
     case_file.parent().unwrap_or(Path::new(".")).join(rel)
 }
 
-fn resolve_policies(
+/// `policies:` files, relative to the case file, loaded and admitted (errors inside a
+/// policy file are located in that file; an empty list means no policy at all).
+fn load_policies(
     src: &Source,
     policies: Vec<Spanned<String>>,
-) -> Result<Vec<PathBuf>, LocatedError> {
-    policies
-        .into_iter()
-        .map(|p| {
-            let path = relative_to(&src.file, &p.value);
-            match path.exists() {
-                true => Ok(path),
-                false => Err(src.error(
-                    loc_of(src, &p),
-                    format!("policy file not found: {}", p.value),
-                )),
-            }
-        })
-        .collect()
+) -> Result<Arc<PolicySet>, LocatedError> {
+    let mut files = Vec::with_capacity(policies.len());
+    for p in &policies {
+        let path = relative_to(&src.file, &p.value);
+        if !path.is_file() {
+            let msg = format!(
+                "policy file not found: {} (resolved to {})",
+                p.value,
+                path.display()
+            );
+            return Err(src.error(loc_of(src, p), msg));
+        }
+        files.push(path);
+    }
+    PolicySet::load(&files).map(Arc::new).map_err(|e| match e {
+        Error::Located(located) => located,
+        other => {
+            let at = policies.first().map_or(Loc::default(), |p| loc_of(src, p));
+            src.error(at, other.to_string())
+        }
+    })
 }
 
 /// The kinds a case runs as: given (a Pod may be expanded into any kind), or by default
@@ -604,14 +828,15 @@ fn case_kinds(
     Ok(kinds)
 }
 
-/// `old:` (the previous object of an UPDATE): `pod`, `manifest` or `file`.
+/// `old:` (the previous object of an UPDATE): `pod`, `manifest` or `file`, with where it
+/// is written.
 fn old_object(
     src: &Source,
     old: Option<LocatedNode>,
     name: &str,
     operation: Operation,
     case_loc: Loc,
-) -> Result<Option<Workload>, LocatedError> {
+) -> Result<Option<(Loaded, Loc)>, LocatedError> {
     let Some(old) = old else {
         return match operation {
             Operation::Update => {
@@ -624,10 +849,16 @@ fn old_object(
     if operation == Operation::Create {
         return Err(src.error(node.loc, "`old` is only valid with `operation: UPDATE`"));
     }
+    let loaded = object_ref(src, &node, name, "`old`")?;
+    Ok(Some((loaded, node.loc)))
+}
+
+/// A mapping with exactly one of `pod`, `manifest` or `file` (`old`, existing pods).
+fn object_ref(src: &Source, node: &Node, name: &str, what: &str) -> Result<Loaded, LocatedError> {
     let Value::Map(entries) = &node.value else {
         return Err(src.error(
             node.loc,
-            "`old` must be a mapping with one of `pod`, `manifest` or `file`",
+            format!("{what} must be a mapping with one of `pod`, `manifest` or `file`"),
         ));
     };
     let (mut pod, mut manifest_node, mut file) = (None, None, None);
@@ -635,49 +866,29 @@ fn old_object(
         match key.name.as_str() {
             "pod" => pod = Some(value),
             "manifest" => manifest_node = Some(value),
-            "file" => file = Some((key, value)),
+            "file" => file = Some(value),
             other => {
                 let msg = format!(
-                    "unknown field `{other}` in `old`, expected one of pod, manifest, file"
+                    "unknown field `{other}` in {what}, expected one of pod, manifest, file"
                 );
                 return Err(src.error(key.loc, msg));
             }
         }
     }
-    let count = [pod.is_some(), manifest_node.is_some(), file.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
-    if count != 1 {
-        return Err(src.error(
+    match (pod, manifest_node, file) {
+        (Some(p), None, None) => {
+            manifest::pod_shorthand(src, p, name).map(|w| Loaded::Workload(Box::new(w)))
+        }
+        (None, Some(m), None) => any_manifest(src, m),
+        (None, None, Some(f)) => {
+            let rel = scalar_text(f).ok_or_else(|| src.error(f.loc, "`file` must be a string"))?;
+            load_object_file(src, &rel, f.loc)
+        }
+        _ => Err(src.error(
             node.loc,
-            "`old` needs exactly one of `pod`, `manifest` or `file`",
-        ));
+            format!("{what} needs exactly one of `pod`, `manifest` or `file`"),
+        )),
     }
-    if let Some(p) = pod {
-        return manifest::pod_shorthand(src, p, name).map(Some);
-    }
-    if let Some(m) = manifest_node {
-        return manifest::manifest(src, m).map(Some);
-    }
-    let Some((_, f)) = file else { return Ok(None) };
-    let rel = scalar_text(f).ok_or_else(|| src.error(f.loc, "`file` must be a string"))?;
-    let spanned_path = relative_to(&src.file, &rel);
-    if !spanned_path.is_file() {
-        return Err(src.error(
-            f.loc,
-            format!(
-                "file not found: {rel} (resolved to {})",
-                spanned_path.display()
-            ),
-        ));
-    }
-    manifest::manifest_file(&spanned_path)
-        .map(Some)
-        .map_err(|e| match e {
-            Error::Located(located) => located,
-            other => src.error(f.loc, other.to_string()),
-        })
 }
 
 fn parse_profiles(
@@ -692,14 +903,19 @@ fn parse_profiles(
     };
     let mut out = BTreeMap::new();
     for (key, value) in entries {
-        if !Profile::is_valid_key(&key.name) {
+        let Some(name) = Profile::canonical_key(&key.name) else {
             let msg = format!(
-                "unknown profile `{}`: expected psa, kyverno or kyverno@<line>",
+                "unknown profile `{}`: expected psa, kyverno or kyverno@<line> \
+                 (kyverno@v1.10, kyverno@v1.12, kyverno@v1.19 or a release)",
                 key.name
             );
             return Err(src.error(key.loc, msg));
+        };
+        if out.contains_key(&name) {
+            let msg = format!("profile `{}` is given twice (as {name})", key.name);
+            return Err(src.error(key.loc, msg));
         }
-        out.insert(key.name.clone(), parse_expectation(src, value, true)?);
+        out.insert(name, parse_expectation(src, value, true)?);
     }
     Ok(out)
 }
@@ -724,12 +940,34 @@ fn parse_expectation(
         }
         return Ok(ProfileExpectation::Skip(reason));
     }
+    if raw.divergence.is_some() && !allow_skip {
+        return Err(src.error(
+            key_loc("divergence"),
+            "`divergence` is only valid under `profiles` (it marks how a profile differs)",
+        ));
+    }
     let allowed = raw
         .allowed
         .ok_or_else(|| src.error(node.loc, "missing field `allowed` in the expectation"))?;
     let reasons = raw.reasons.unwrap_or_default();
-    if !allowed && reasons.is_empty() {
-        return Err(src.error(node.loc, "`reasons` is required when `allowed: false`"));
+    let status = raw.status.map(|s| ExpectedStatus {
+        code: s.code,
+        reason: s.reason,
+    });
+    if allowed && status.is_some() {
+        return Err(src.error(
+            key_loc("status"),
+            "`status` only applies when `allowed: false`",
+        ));
+    }
+    let other_refusal = status
+        .as_ref()
+        .is_some_and(ExpectedStatus::is_not_forbidden);
+    if !allowed && reasons.is_empty() && !other_refusal {
+        return Err(src.error(
+            node.loc,
+            "`reasons` is required when `allowed: false` (unless `status` is not 403 Forbidden)",
+        ));
     }
     if allowed && !reasons.is_empty() {
         return Err(src.error(
@@ -758,6 +996,9 @@ fn parse_expectation(
         matches,
         warnings: raw.warnings,
         audit: raw.audit,
+        status,
+        rules: raw.rules,
+        divergence: raw.divergence,
     }))
 }
 
@@ -1051,6 +1292,7 @@ cases:
   profiles:
     kyverno@1.12: {{skip: not yet}}
     psa: {{allowed: false, reasons: [privileged], contains: x}}
+    kyverno/CronJob: {{allowed: true, divergence: why}}
 "
         ));
         assert_eq!(
@@ -1059,8 +1301,14 @@ cases:
         );
         let k: Profile = "kyverno@1.12".parse().unwrap();
         assert_eq!(c.expectation(&k).err(), Some("not yet"));
+        // A release names its line: 1.13 is on the v1.12 line.
         let k2: Profile = "kyverno@1.13".parse().unwrap();
-        assert!(c.expectation(&k2).is_ok_and(|e| e.contains.is_empty()));
+        assert_eq!(c.expectation(&k2).err(), Some("not yet"));
+        let k3: Profile = "kyverno@v1.19".parse().unwrap();
+        assert!(c.expectation(&k3).is_ok_and(|e| e.contains.is_empty()));
+        // A per-kind entry wins over the line's entry for that kind.
+        let cron = c.expectation_for(&k, Kind::CronJob).unwrap();
+        assert!(cron.allowed && cron.divergence.as_deref() == Some("why"));
     }
 
     #[test]
@@ -1159,5 +1407,158 @@ cases:
         handler.render_report(&mut out, &e).unwrap();
         assert!(out.contains("[cases/t.yaml:4:3]"), "{out}");
         assert!(out.contains("4 │   expekt: 1"), "{out}");
+    }
+
+    /// A Kyverno policy whose podSecurity block (lines 15 on) each test completes.
+    const POLICY_HEAD: &str = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: baseline
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      validate:
+        podSecurity:
+";
+
+    const SCHEMA: &str = "ClusterPolicy.kyverno.io \"p\" is invalid: ";
+    const WEBHOOK: &str = "admission webhook \"validate-policy.kyverno.svc\" denied the request: ";
+
+    #[rstest]
+    #[case::unknown_level(
+        "          level: strict\n          version: latest\n",
+        "15:18",
+        "spec.rules[0].validate.podSecurity.level: Unsupported value: \"strict\": supported \
+         values: \"privileged\", \"baseline\", \"restricted\""
+    )]
+    #[case::bad_version(
+        "          level: baseline\n          version: v1.99\n",
+        "16:20",
+        "spec.rules[0].validate.podSecurity.version: Unsupported value: \"v1.99\""
+    )]
+    #[case::exclude_without_control_name(
+        "          level: baseline\n          exclude:\n            - images: [nginx]\n",
+        "17:15",
+        "spec.rules[0].validate.podSecurity.exclude[0].controlName: Required value"
+    )]
+    #[case::unsupported_control_name(
+        "          level: baseline\n          exclude:\n            - {controlName: Bogus}\n",
+        "17:29",
+        "spec.rules[0].validate.podSecurity.exclude[0].controlName: Unsupported value: \"Bogus\""
+    )]
+    #[case::container_control_without_images(
+        "          level: baseline\n          exclude:\n            - controlName: Capabilities\n",
+        "17:28",
+        "spec.rules[0].podSecurity.exclude[0].controlName: Invalid value: \"Capabilities\": \
+         exclude.images must be specified for the container level control"
+    )]
+    #[case::restricted_field_without_values(
+        "          level: baseline
+          exclude:
+            - controlName: Host Namespaces
+              restrictedField: spec.hostNetwork
+",
+        "17:15",
+        "spec.rules[0].podSecurity.exclude[0].values: Forbidden: values is required"
+    )]
+    #[case::restricted_control_at_baseline(
+        "          level: baseline\n          exclude:\n            - controlName: Volume Types\n",
+        "17:28",
+        "spec.rules[0].podSecurity.exclude[0].controlName: Invalid value: \"Volume Types\": \
+         Invalid control name defined at the given level"
+    )]
+    fn policy_errors_are_located_in_the_policy_file(
+        #[case] pod_security: &str,
+        #[case] at: &str,
+        #[case] want: &str,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("p.yaml");
+        std::fs::write(&policy, format!("{POLICY_HEAD}{pod_security}")).unwrap();
+        let case_file = dir.path().join("c.yaml");
+        std::fs::write(
+            &case_file,
+            "control: privileged\npolicies: [p.yaml]\ncases: []\n",
+        )
+        .unwrap();
+        let got = load(&[case_file], None).unwrap_err().to_string();
+        let stage = match want.contains(".validate.") {
+            true => SCHEMA,
+            false => WEBHOOK,
+        };
+        let want = format!("{}:{at}: {stage}{want}", policy.display());
+        assert!(got.starts_with(&want), "\n got: {got}\nwant: {want}");
+    }
+
+    #[test]
+    fn policies_are_loaded_per_file_and_per_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = format!("{POLICY_HEAD}          level: baseline\n          version: latest\n");
+        std::fs::write(dir.path().join("p.yaml"), &policy).unwrap();
+        let text = "control: privileged
+policies: [p.yaml]
+cases:
+- name: a
+  pod: {containers: []}
+  expect: {allowed: true}
+- name: b
+  policies: []
+  pod: {containers: []}
+  expect: {allowed: true}
+- name: c
+  policies: [missing.yaml]
+  pod: {containers: []}
+  expect: {allowed: true}
+";
+        let case_file = dir.path().join("c.yaml");
+        std::fs::write(&case_file, text).unwrap();
+        let err = load(std::slice::from_ref(&case_file), None)
+            .unwrap_err()
+            .to_string();
+        let want = format!(
+            "{}:12:14: policy file not found: missing.yaml",
+            case_file.display()
+        );
+        assert!(err.starts_with(&want), "{err}");
+        std::fs::write(
+            &case_file,
+            text.replace("[missing.yaml]", "[p.yaml, p.yaml]"),
+        )
+        .unwrap();
+        let err = load(std::slice::from_ref(&case_file), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate policy ClusterPolicy/p"), "{err}");
+        let cut = text.find("- name: c").unwrap();
+        std::fs::write(&case_file, &text[..cut]).unwrap();
+        let suite = load(&[case_file], None).unwrap();
+        let names = |c: &Case| {
+            let set = c.policies.as_ref().unwrap();
+            set.policies
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&suite.cases[0]), ["p"]);
+        assert!(names(&suite.cases[1]).is_empty());
+    }
+
+    #[test]
+    fn divergence_only_under_profiles() {
+        let e = err("control: privileged
+cases:
+- name: a
+  pod: {containers: []}
+  expect: {allowed: true, divergence: why}
+");
+        assert!(
+            e.starts_with("cases/t.yaml:5:27: `divergence` is only valid under `profiles`"),
+            "{e}"
+        );
     }
 }

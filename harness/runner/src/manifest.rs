@@ -161,6 +161,12 @@ fn strict_check(kind: Kind, node: &Node) -> Result<(), yaml::StrictError> {
 
 /// A manifest file (one non-empty document), relative paths resolved by the caller.
 pub fn manifest_file(path: &Path) -> Result<Workload, crate::error::Error> {
+    let (src, node) = single_document(path)?;
+    manifest(&src, &node).map_err(crate::error::Error::located)
+}
+
+/// The one non-empty document of a file, located (for manifests and configuration files).
+pub fn single_document(path: &Path) -> Result<(Source, Node), crate::error::Error> {
     let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
     let src = Source::new(path, &text);
     let docs = yaml::parse_documents(&text)
@@ -180,7 +186,8 @@ pub fn manifest_file(path: &Path) -> Result<Workload, crate::error::Error> {
         let msg = "a manifest file must hold exactly one object; this is a second document";
         return Err(crate::error::Error::located(src.error(second.loc, msg)));
     }
-    manifest(&src, first).map_err(crate::error::Error::located)
+    let first = first.clone();
+    Ok((src, first))
 }
 
 /// The pod wrapped as `kind`: its metadata and spec become the template (CronJob: through

@@ -13,13 +13,61 @@ use crate::run::{Summary, TrialResult, TrialStatus};
 /// The human report. `color` adds ANSI styles (the caller strips them for non-terminals).
 pub fn human(results: &[TrialResult], color: bool) -> String {
     let mut out = String::new();
-    for r in results {
-        if let TrialStatus::Failed { problems } = &r.status {
-            failure(&mut out, r, problems, color);
+    let mut i = 0;
+    while i < results.len() {
+        let r = &results[i];
+        match &r.status {
+            TrialStatus::Failed { problems } => failure(&mut out, r, problems, color),
+            TrialStatus::KnownDivergence { divergence } => {
+                let run = divergence_run(&results[i..], divergence);
+                divergences(&mut out, &results[i..i + run], divergence, color);
+                i += run;
+                continue;
+            }
+            TrialStatus::Passed | TrialStatus::Skipped { .. } => {}
         }
+        i += 1;
     }
     let _ = writeln!(out, "{}", Summary::of(results));
     out
+}
+
+/// How many results from the first share its profile, case, version and divergence.
+fn divergence_run(results: &[TrialResult], divergence: &str) -> usize {
+    let first = &results[0];
+    results
+        .iter()
+        .take_while(|r| {
+            r.profile == first.profile
+                && r.case == first.case
+                && r.version == first.version
+                && matches!(&r.status, TrialStatus::KnownDivergence { divergence: d } if d == divergence)
+        })
+        .count()
+}
+
+/// One line for a run of known divergences: the first trial's name, or the case at its
+/// version with the kinds in parentheses when several kinds diverge alike.
+fn divergences(out: &mut String, run: &[TrialResult], divergence: &str, color: bool) {
+    let head = paint(color, "DIVERGENCE", |s| s.yellow().bold().to_string());
+    let name = match (run, run.first().and_then(|r| r.version)) {
+        ([one], _) | ([one, ..], None) => one.name(),
+        ([first, ..], Some(version)) => {
+            let kinds: Vec<&str> = run
+                .iter()
+                .filter_map(|r| r.kind)
+                .map(|k| k.as_str())
+                .collect();
+            format!(
+                "[{}] {}@{version} ({})",
+                first.profile,
+                first.case,
+                kinds.join(", ")
+            )
+        }
+        ([], _) => return,
+    };
+    let _ = writeln!(out, "{head} {name}: {divergence}");
 }
 
 fn failure(out: &mut String, r: &TrialResult, problems: &[Problem], color: bool) {
@@ -91,6 +139,9 @@ pub fn junit(results: &[TrialResult]) -> Result<String, quick_junit::SerializeEr
         for r in results.iter().filter(|r| r.profile == profile) {
             let mut tc = TestCase::new(r.id.clone(), junit_status(r));
             tc.set_classname(r.case.clone());
+            if let TrialStatus::KnownDivergence { divergence } = &r.status {
+                tc.set_system_out(format!("known divergence: {divergence}"));
+            }
             suite.add_test_case(tc);
         }
         report.add_test_suite(suite);
@@ -100,7 +151,7 @@ pub fn junit(results: &[TrialResult]) -> Result<String, quick_junit::SerializeEr
 
 fn junit_status(r: &TrialResult) -> TestCaseStatus {
     match &r.status {
-        TrialStatus::Passed => TestCaseStatus::success(),
+        TrialStatus::Passed | TrialStatus::KnownDivergence { .. } => TestCaseStatus::success(),
         TrialStatus::Skipped { reason } => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(reason.clone());
@@ -168,6 +219,34 @@ mod tests {
 "
         );
         assert!(human(&results, true).contains("\u{1b}["));
+    }
+
+    #[test]
+    fn divergences_of_one_case_share_a_line() {
+        let diverged = |kind| TrialResult {
+            id: format!("baseline/p/c@latest/{kind}"),
+            profile: "kyverno@v1.19".into(),
+            kind: pss::Kind::from_kind(kind),
+            status: TrialStatus::KnownDivergence {
+                divergence: "why".into(),
+            },
+            ..result(TrialStatus::Passed)
+        };
+        let results = [
+            diverged("Pod"),
+            diverged("Job"),
+            result(TrialStatus::Passed),
+            diverged("CronJob"),
+        ];
+        assert_eq!(
+            human(&results, false),
+            "DIVERGENCE [kyverno@v1.19] baseline/p/c@latest (Pod, Job): why
+DIVERGENCE [kyverno@v1.19] baseline/p/c@latest/CronJob: why
+1 passed, 0 failed, 0 skipped, 3 known divergences
+"
+        );
+        let xml = junit(&results).unwrap();
+        assert!(xml.contains("known divergence: why"), "{xml}");
     }
 
     #[test]

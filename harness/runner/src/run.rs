@@ -6,46 +6,95 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use kyverno::KyvernoLine;
 use pss::{Defaulting, Kind, Version, Workload};
 use serde::Serialize;
 
-use crate::case::Case;
+use crate::case::{Case, Expectation};
+use crate::control::Control;
 use crate::golden::{self, Entry};
 use crate::judge::{self, Problem};
 use crate::loader::Suite;
 use crate::manifest;
+use crate::policy::DefaultPolicies;
 use crate::profile::Profile;
 use crate::scenario::{self, Filter, Scenario};
+use crate::target::kyverno::InProcessKyverno;
 use crate::target::psa::InProcessPsa;
 use crate::target::{AdmissionRequest, Outcome, Target, TargetError};
 
 /// The target of each profile.
 pub struct Targets {
     targets: Vec<(Profile, Box<dyn Target>)>,
+    /// Kyverno lines answered in-process, each case with its own policies.
+    kyverno: Vec<KyvernoLine>,
+    /// The policies of cases that name none.
+    policies: DefaultPolicies,
+}
+
+/// The target answering one case's scenarios: a shared one, or Kyverno with the case's
+/// policies.
+pub enum CaseTarget<'a> {
+    Shared(&'a dyn Target),
+    Kyverno(InProcessKyverno),
+}
+
+impl CaseTarget<'_> {
+    pub fn get(&self) -> &dyn Target {
+        match self {
+            CaseTarget::Shared(t) => *t,
+            CaseTarget::Kyverno(k) => k,
+        }
+    }
 }
 
 impl Targets {
-    /// In-process targets for the profiles. Kyverno profiles are not available yet.
+    /// In-process targets for the profiles: PSA, and Kyverno with each case's policies
+    /// (cases naming none use [`Targets::with_policies`]).
     pub fn in_process(profiles: &[Profile]) -> Result<Targets, String> {
         let mut targets: Vec<(Profile, Box<dyn Target>)> = Vec::new();
+        let mut kyverno = Vec::new();
         for p in profiles {
             match p {
                 Profile::Psa => targets.push((p.clone(), Box::new(InProcessPsa::default()))),
-                Profile::Kyverno { .. } => {
-                    return Err(format!(
-                        "profile {p} has no target yet (the kyverno crate provides it later)"
-                    ));
-                }
+                Profile::Kyverno { line } => kyverno.push(*line),
             }
         }
-        Ok(Targets { targets })
+        Ok(Targets {
+            targets,
+            kyverno,
+            policies: DefaultPolicies::default(),
+        })
+    }
+
+    /// The Kyverno policies of cases that name none (`--policy`, bundled per level).
+    pub fn with_policies(mut self, policies: DefaultPolicies) -> Self {
+        self.policies = policies;
+        self
     }
 
     /// Use a given target for a profile (e.g. a webhook or a cluster).
     pub fn with(mut self, profile: Profile, target: Box<dyn Target>) -> Self {
         self.targets.retain(|(p, _)| *p != profile);
+        if let Some(line) = profile.kyverno_line() {
+            self.kyverno.retain(|l| *l != line);
+        }
         self.targets.push((profile, target));
         self
+    }
+
+    /// The target answering `case` for `profile`.
+    pub fn for_case(&self, profile: &Profile, case: &Case) -> Result<CaseTarget<'_>, TargetError> {
+        if let Some(shared) = self.get(profile) {
+            return Ok(CaseTarget::Shared(shared));
+        }
+        match profile.kyverno_line().filter(|l| self.kyverno.contains(l)) {
+            Some(line) => {
+                let policies = self.policies.for_case(case).map_err(TargetError)?;
+                Ok(CaseTarget::Kyverno(InProcessKyverno::new(line, policies)))
+            }
+            None => Err(TargetError(format!("no target for profile {profile}"))),
+        }
     }
 
     pub fn get(&self, profile: &Profile) -> Option<&dyn Target> {
@@ -56,7 +105,10 @@ impl Targets {
     }
 
     pub fn profiles(&self) -> Vec<Profile> {
-        self.targets.iter().map(|(p, _)| p.clone()).collect()
+        let shared = self.targets.iter().map(|(p, _)| p.clone());
+        shared
+            .chain(self.kyverno.iter().map(|&line| Profile::Kyverno { line }))
+            .collect()
     }
 }
 
@@ -78,6 +130,7 @@ pub fn admit(
     object: &Workload,
 ) -> Result<Outcome, TargetError> {
     let labels = case.namespace_labels(version);
+    let namespace_request = case.namespace_request_at(version);
     let request = AdmissionRequest {
         object,
         old_object: case.old.as_ref(),
@@ -91,21 +144,33 @@ pub fn admit(
         } else {
             Defaulting::API_SERVER
         },
+        admission_config: case.admission_config.as_deref().map(|c| &c.config),
+        namespace_request: namespace_request.as_ref(),
     };
     target.admit(&request)
 }
 
-/// The golden body of a case for a profile: every kind and version evaluated.
-pub fn golden_body(target: &dyn Target, case: &Case) -> Result<String, TargetError> {
-    let mut entries = Vec::with_capacity(case.kinds.len() * case.versions.len());
-    for &kind in &case.kinds {
+/// The golden body of a case for a profile: every kind and version the profile runs.
+pub fn golden_body(
+    target: &dyn Target,
+    case: &Case,
+    profile: &Profile,
+) -> Result<String, TargetError> {
+    let versions = profile.versions(case);
+    let kinds = profile.kinds(case);
+    let mut entries = Vec::with_capacity(kinds.len() * versions.len());
+    for kind in kinds {
         let object = object_for(case, kind)?;
-        for &version in &case.versions {
+        for &version in &versions {
             let outcome = admit(target, case, version, &object)?;
+            let lines = match case.control {
+                Control::Admission => golden::admission_lines(&outcome),
+                _ => golden::outcome_lines(&outcome),
+            };
             entries.push(Entry {
                 kind,
                 version,
-                lines: golden::outcome_lines(&outcome),
+                lines,
             });
         }
     }
@@ -131,7 +196,8 @@ impl Item {
 
 /// The trials of a suite for the profiles, narrowed by the filter (and its shard).
 /// Golden trials cover whole cases: they are left out when the filter narrows versions or
-/// kinds, or when `with_goldens` is false. Only cases expected to be denied have goldens.
+/// kinds, or when `with_goldens` is false. Only cases expected to be denied, and admission
+/// cases, have goldens ([`Case::has_golden`]).
 pub fn select(
     suite: &Suite,
     profiles: &[Profile],
@@ -147,8 +213,7 @@ pub fn select(
                     items.push(item);
                 }
             }
-            let denied = case.expectation(profile).is_ok_and(|e| !e.allowed);
-            if with_goldens && denied && !filter.narrows_scenarios() {
+            if with_goldens && case.has_golden(profile) && !filter.narrows_scenarios() {
                 let item = Item::Golden {
                     case: Arc::clone(case),
                     profile: profile.clone(),
@@ -216,8 +281,16 @@ fn ser_version<S: serde::Serializer>(v: &Option<Version>, s: S) -> Result<S::Ok,
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TrialStatus {
     Passed,
-    Failed { problems: Vec<Problem> },
-    Skipped { reason: String },
+    /// Passed, by an expectation that records a known divergence from upstream PSA.
+    KnownDivergence {
+        divergence: String,
+    },
+    Failed {
+        problems: Vec<Problem>,
+    },
+    Skipped {
+        reason: String,
+    },
 }
 
 impl TrialResult {
@@ -240,7 +313,7 @@ pub fn run_scenario(targets: &Targets, s: &Scenario, object: Option<&Workload>) 
         status: TrialStatus::Passed,
         message: None,
     };
-    let expect = match s.case.expectation(&s.profile) {
+    let expect = match s.case.expectation_for(&s.profile, s.kind) {
         Ok(e) => e,
         Err(reason) => {
             result.status = TrialStatus::Skipped {
@@ -249,24 +322,50 @@ pub fn run_scenario(targets: &Targets, s: &Scenario, object: Option<&Workload>) 
             return result;
         }
     };
-    let outcome = targets
-        .get(&s.profile)
-        .ok_or_else(|| TargetError(format!("no target for profile {}", s.profile)))
-        .and_then(|t| match object {
-            Some(o) => admit(t, &s.case, s.version, o),
-            None => admit(t, &s.case, s.version, &object_for(&s.case, s.kind)?),
-        });
-    let problems = match outcome {
-        Ok(outcome) => {
-            result.message = judge::subject_message(&outcome).map(str::to_owned);
-            judge::judge(s, expect, &outcome)
-        }
+    let problems = match targets.for_case(&s.profile, &s.case) {
+        Ok(target) => judge_scenario(target.get(), s, expect, object, &mut result),
         Err(e) => vec![Problem::Target { error: e.0 }],
     };
-    if !problems.is_empty() {
-        result.status = TrialStatus::Failed { problems };
-    }
+    result.status = match (problems.is_empty(), &expect.divergence) {
+        (false, _) => TrialStatus::Failed { problems },
+        (true, Some(why)) => TrialStatus::KnownDivergence {
+            divergence: why.clone(),
+        },
+        (true, None) => TrialStatus::Passed,
+    };
     result
+}
+
+/// Admit the scenario's object and judge the outcome; for Kyverno also which rules failed
+/// (a controller against its pod's failing rules and checks).
+fn judge_scenario(
+    target: &dyn Target,
+    s: &Scenario,
+    expect: &Expectation,
+    object: Option<&Workload>,
+    result: &mut TrialResult,
+) -> Vec<Problem> {
+    let outcome = match object {
+        Some(o) => admit(target, &s.case, s.version, o),
+        None => object_for(&s.case, s.kind).and_then(|o| admit(target, &s.case, s.version, &o)),
+    };
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => return vec![Problem::Target { error: e.0 }],
+    };
+    result.message = judge::subject_message(&outcome).map(str::to_owned);
+    let mut problems = judge::judge(s, expect, &outcome);
+    if problems.is_empty() && s.profile.denies_controllers() {
+        let pod = match judge::needs_pod_rules(s, expect) {
+            true => match admit(target, &s.case, s.version, &s.case.object) {
+                Ok(pod) => Some(pod),
+                Err(e) => return vec![Problem::Target { error: e.0 }],
+            },
+            false => None,
+        };
+        problems.extend(judge::kyverno_rules(s, expect, &outcome, pod.as_ref()));
+    }
+    problems
 }
 
 /// Compare (and per `mode`, write) a case's golden snapshot.
@@ -286,9 +385,8 @@ pub fn run_golden(
         message: None,
     };
     let body = targets
-        .get(profile)
-        .ok_or_else(|| TargetError(format!("no target for profile {profile}")))
-        .and_then(|t| golden_body(t, case));
+        .for_case(profile, case)
+        .and_then(|t| golden_body(t.get(), case, profile));
     let problem = match body {
         Ok(body) => compare_golden(case, profile, &body, opts),
         Err(e) => Some(Problem::Target { error: e.0 }),
@@ -417,6 +515,13 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Passed as a known divergence (not counted in `passed`; left out of JSON when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub diverged: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -427,6 +532,7 @@ impl Summary {
                 TrialStatus::Passed => s.passed += 1,
                 TrialStatus::Failed { .. } => s.failed += 1,
                 TrialStatus::Skipped { .. } => s.skipped += 1,
+                TrialStatus::KnownDivergence { .. } => s.diverged += 1,
             }
         }
         s
@@ -439,7 +545,11 @@ impl std::fmt::Display for Summary {
             f,
             "{} passed, {} failed, {} skipped",
             self.passed, self.failed, self.skipped
-        )
+        )?;
+        match self.diverged {
+            0 => Ok(()),
+            n => write!(f, ", {n} known divergences"),
+        }
     }
 }
 
@@ -509,7 +619,8 @@ cases:
             Summary {
                 passed: 19,
                 failed: 1,
-                skipped: 0
+                skipped: 0,
+                diverged: 0,
             }
         );
         let accept = RunOptions {
@@ -550,8 +661,27 @@ cases:
     }
 
     #[test]
-    fn kyverno_has_no_target_yet() {
-        let k: Profile = "kyverno@1.12".parse().unwrap();
-        assert!(Targets::in_process(&[k]).is_err());
+    fn kyverno_targets_need_a_policy_for_the_case() {
+        let k: Profile = "kyverno@v1.12".parse().unwrap();
+        let targets = Targets::in_process(&[Profile::Psa, k.clone()]).unwrap();
+        assert_eq!(targets.profiles(), [Profile::Psa, k.clone()]);
+        let s = suite();
+        let err = targets.for_case(&k, &s.cases[0]).err().unwrap();
+        assert!(
+            err.0
+                .starts_with("no Kyverno policy for case baseline/t/denied"),
+            "{err}"
+        );
+        let with_none = targets.with_policies(DefaultPolicies {
+            explicit: Some(Arc::new(crate::policy::PolicySet::empty())),
+            by_level: Vec::new(),
+        });
+        let target = with_none.for_case(&k, &s.cases[0]).unwrap();
+        assert!(
+            target
+                .get()
+                .describe()
+                .starts_with("in-process kyverno@v1.12")
+        );
     }
 }

@@ -22,7 +22,8 @@ pub struct Scenario {
 impl Scenario {
     /// `<case id>@<version>/<Kind>` (the profile is the trial's kind, not part of the id).
     pub fn id(&self) -> String {
-        scenario_id(&self.case.id, self.version, self.kind)
+        let kind = self.case.kind_label(self.kind);
+        format!("{}@{}/{kind}", self.case.id, self.version)
     }
 
     /// The id with the profile, unique across profiles: `[psa] <id>`.
@@ -50,11 +51,14 @@ pub fn golden_id(case_id: &str, profile: &Profile) -> String {
 }
 
 /// Every scenario of a case for a profile, kind by kind (own kind first), oldest version first.
+/// Only the kinds and versions the profile runs ([`Profile::kinds`], [`Profile::versions`]).
 pub fn expand<'a>(case: &'a Arc<Case>, profile: &Profile) -> impl Iterator<Item = Scenario> + 'a {
+    let versions = profile.versions(case);
+    let kinds = profile.kinds(case);
     let profile = profile.clone();
-    case.kinds.iter().flat_map(move |&kind| {
+    kinds.into_iter().flat_map(move |kind| {
         let profile = profile.clone();
-        case.versions.iter().map(move |&version| Scenario {
+        versions.clone().into_iter().map(move |version| Scenario {
             case: Arc::clone(case),
             version,
             kind,

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let trials = harness::trials(&suite, &layout, &[Profile::Psa]);
+    // PSA and every Kyverno line (cases naming no policy use cases/policies/<level>-policy.yaml).
+    let trials = harness::trials(&suite, &layout, &Profile::all());
     libtest_mimic::run(&args, trials).exit_code()
 }

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use serde_json::json;
+
 const BIN: &str = env!("CARGO_BIN_EXE_pss-harness");
 
 const ALLOWED: &str = "control: privileged
@@ -430,4 +432,436 @@ fn strict_reading_accepts_every_upstream_fixture() {
         }
     }
     assert!(n > 4000, "{n}");
+}
+
+const BUNDLE: &str = "apiVersion: v1
+kind: Pod
+metadata: {name: early}
+spec: {containers: [{name: c, securityContext: {privileged: true}}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: team-a
+  labels: {pod-security.kubernetes.io/enforce: baseline, pod-security.kubernetes.io/audit: restricted}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: late}
+spec: {containers: [{name: c, securityContext: {privileged: true}}]}
+";
+
+#[test]
+fn check_with_a_namespace_document_uses_its_labels_for_what_follows() {
+    let out = pss(&["check", "-"], Some(BUNDLE));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "<stdin>#0 Pod/early: allowed");
+    assert_eq!(lines[1], "  audit enforce-policy: privileged:latest");
+    assert_eq!(lines[2], "<stdin>#1 Namespace/team-a: allowed");
+    assert_eq!(
+        lines[3],
+        format!(
+            "<stdin>#2 Pod/late: denied (403 Forbidden): pods \"late\" is forbidden: violates \
+             PodSecurity \"baseline:latest\": privileged ({DETAIL})"
+        )
+    );
+    assert!(
+        lines[4].starts_with(
+            "  audit audit-violations: would violate PodSecurity \"restricted:latest\": privileged"
+        ),
+        "{text}"
+    );
+    assert_eq!(lines[5], "  audit enforce-policy: baseline:latest");
+    assert_eq!(lines.len(), 6, "{text}");
+}
+
+#[test]
+fn check_with_namespace_labels_prints_warnings_and_annotations_as_json() {
+    let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  selector: {}
+  template: {spec: {containers: [{name: c, securityContext: {privileged: true}}]}}
+";
+    let out = pss(
+        &[
+            "check",
+            "-",
+            "--format",
+            "json",
+            "--namespace-labels",
+            "enforce=baseline,warn=baseline,audit=baseline",
+            "--namespace",
+            "team-b",
+        ],
+        Some(deployment),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let warning = format!("would violate PodSecurity \"baseline:latest\": privileged ({DETAIL})");
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "file": "<stdin>", "doc": 0, "kind": "Deployment", "name": "d",
+            "policy": "baseline:latest", "allowed": true,
+            "results": [{"reason": "privileged", "detail": DETAIL}],
+            "message": warning,
+            "namespace": "team-b",
+            "warnings": [warning],
+            "audit_annotations": {"audit-violations": warning},
+        })
+    );
+    let bad = pss(&["check", "-", "--namespace-labels", "enforce"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("expected key=value"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn check_with_an_admission_config_and_user_applies_exemptions() {
+    let ws = Workspace::new(&[]);
+    let config = ws.path("admission.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults: {enforce: restricted}
+    exemptions: {usernames: [admin]}
+",
+    )
+    .unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n";
+    let cfg = config.to_str().unwrap();
+    let denied = pss(&["check", "-", "--admission-config", cfg], Some(pod));
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stdout(&denied).starts_with(
+            "<stdin>#0 Pod/p: denied (403 Forbidden): pods \"p\" is forbidden: violates \
+             PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"
+        ),
+        "{}",
+        stdout(&denied)
+    );
+    let exempt = pss(
+        &["check", "-", "--admission-config", cfg, "--user", "admin"],
+        Some(pod),
+    );
+    assert_eq!(exempt.status.code(), Some(0), "{}", stderr(&exempt));
+    assert_eq!(
+        stdout(&exempt),
+        "<stdin>#0 Pod/p: allowed\n  audit exempt: user\n"
+    );
+    std::fs::write(
+        &config,
+        "apiVersion: pod-security.admission.config.k8s.io/v1
+kind: PodSecurityConfiguration
+defaults: {enforce: Restricted}
+",
+    )
+    .unwrap();
+    let invalid = pss(&["check", "-", "--admission-config", cfg], Some(pod));
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(
+        stderr(&invalid).contains(&format!(
+            "{cfg}:3:21: invalid PodSecurityConfiguration: defaults.enforce: Invalid value: \
+             \"Restricted\""
+        )),
+        "{}",
+        stderr(&invalid)
+    );
+}
+
+#[test]
+fn check_without_admission_flags_behaves_as_before() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n";
+    let out = pss(&["check", "-", "--format", "json"], Some(pod));
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(
+        v.get("warnings").is_none() && v.get("audit_annotations").is_none(),
+        "{v}"
+    );
+}
+
+/// A Kyverno policy: rule `baseline` for Pods, Enforce.
+const KYVERNO_POLICY: &str = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: baseline-policy}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: baseline
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      validate: {podSecurity: {level: baseline, version: latest}}
+";
+
+#[test]
+fn run_kyverno_profiles_with_policy_files() {
+    let ws = Workspace::new(&[("baseline/p.yaml", DENIED), ("baseline/q.yaml", ALLOWED)]);
+    let policy = ws.path("policy.yaml");
+    std::fs::write(&policy, KYVERNO_POLICY).unwrap();
+    let p = policy.to_str().unwrap();
+    // No policy for a baseline case (none given, none bundled): the trials fail.
+    let none = ws.run(&["--profile", "kyverno@v1.19", "--goldens", "skip"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stdout(&none).contains("no Kyverno policy for case baseline/p/priv"));
+    // Kyverno runs at latest only, a denied pod as Pod and the 7 controllers (and a golden).
+    let out = ws.run(&[
+        "--profile",
+        "kyverno@1.16.2",
+        "--policy",
+        p,
+        "--goldens",
+        "accept",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"baseline/p/priv@latest/CronJob"), "{ids:?}");
+    assert!(
+        !ids.iter()
+            .any(|i| i.contains("v1.36") || i.ends_with("PodTemplate"))
+    );
+    assert_eq!(ids.len(), 8 + 1 + 1, "{ids:?}");
+    assert_eq!(v["trials"][0]["profile"], "kyverno@v1.12");
+    let snap = ws.path("golden/kyverno@v1.12/baseline/p/priv.snap");
+    let body = std::fs::read_to_string(snap).unwrap();
+    assert!(
+        body.contains(
+            "    resource Deployment/default/priv was blocked due to the following policies \n"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("      autogen-cronjob-baseline: 'Validation rule"),
+        "{body}"
+    );
+    // A malformed policy is an input error at its field.
+    std::fs::write(
+        &policy,
+        KYVERNO_POLICY.replace("level: baseline", "level: strict"),
+    )
+    .unwrap();
+    let bad = ws.run(&["--profile", "kyverno@v1.19", "--policy", p]);
+    assert_eq!(bad.status.code(), Some(2));
+    let want = format!("{p}:9:39: ClusterPolicy.kyverno.io \"baseline-policy\" is invalid");
+    assert!(stderr(&bad).contains(&want), "{}", stderr(&bad));
+}
+
+#[test]
+fn known_divergences_are_reported_as_such() {
+    let case = "control: sysctls
+level: baseline
+cases:
+- name: new-safe-sysctl
+  versions: latest
+  pod:
+    securityContext: {sysctls: [{name: net.ipv4.tcp_notsent_lowat, value: '16384'}]}
+    containers: [{name: app}]
+  expect: {allowed: true}
+  profiles:
+    kyverno:
+      allowed: false
+      reasons: [forbidden sysctls]
+      divergence: Kyverno's latest is PSA 1.34
+";
+    let ws = Workspace::new(&[("baseline/s.yaml", case)]);
+    let policy = ws.path("policy.yaml");
+    std::fs::write(&policy, KYVERNO_POLICY).unwrap();
+    let args = [
+        "--profile",
+        "psa",
+        "--profile",
+        "kyverno@v1.19",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--goldens",
+        "accept",
+    ];
+    let out = ws.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "DIVERGENCE [kyverno@v1.19] baseline/s/new-safe-sysctl@latest/Pod: \
+         Kyverno's latest is PSA 1.34\n2 passed, 0 failed, 0 skipped, 1 known divergences\n"
+    );
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&ws.run(&json_args).stdout).unwrap();
+    let kyverno = &v["trials"][1];
+    assert_eq!(kyverno["status"], "known_divergence");
+    assert_eq!(kyverno["divergence"], "Kyverno's latest is PSA 1.34");
+    assert_eq!(v["summary"]["diverged"], 1);
+}
+
+#[test]
+fn check_with_kyverno_prints_one_record_per_document_and_rule() {
+    let ws = Workspace::new(&[]);
+    let policy = ws.path("policy.yaml");
+    std::fs::write(&policy, KYVERNO_POLICY).unwrap();
+    let file = ws.path("m.yaml");
+    std::fs::write(&file, STREAM).unwrap();
+    let args = [
+        "check",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--profile",
+        "kyverno@v1.12",
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ];
+    let out = pss(&args, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let denied = &lines[0];
+    assert_eq!(
+        (
+            &denied["doc"],
+            &denied["kind"],
+            &denied["name"],
+            &denied["policy"]
+        ),
+        (
+            &json!(0),
+            &json!("Pod"),
+            &json!("p"),
+            &json!("baseline-policy")
+        )
+    );
+    assert_eq!(
+        (&denied["rule"], &denied["status"]),
+        (&json!("baseline"), &json!("fail"))
+    );
+    assert!(
+        denied["rule_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Validation rule 'baseline' failed. It violates PodSecurity")
+    );
+    let apiserver = denied["apiserver_text"].as_str().unwrap();
+    let denial = denied["denial"].as_str().unwrap();
+    assert_eq!(
+        apiserver,
+        format!("admission webhook \"validate.kyverno.svc-fail\" denied the request: {denial}")
+    );
+    assert!(denial.starts_with("\n\nresource Pod/default/p was blocked"));
+    assert_eq!(
+        (&lines[1]["status"], &lines[1]["denial"]),
+        (&json!("pass"), &json!(null))
+    );
+    assert_eq!(lines[2]["kind"], "ConfigMap");
+    let human = pss(&args[..args.len() - 3], None);
+    assert_eq!(human.status.code(), Some(2), "--format missing a file");
+    let mut human_args = args.to_vec();
+    human_args.retain(|a| *a != "--format" && *a != "json");
+    let text = stdout(&pss(&human_args, None));
+    assert!(
+        text.contains("#0 Pod/p baseline-policy/baseline: fail: Validation rule"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  denied: admission webhook \"validate.kyverno.svc-fail\""),
+        "{text}"
+    );
+    let no_policy = pss(
+        &[
+            "check",
+            "--profile",
+            "kyverno@v1.19",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(no_policy.status.code(), Some(2));
+    assert!(
+        stderr(&no_policy).contains("needs --policy"),
+        "{}",
+        stderr(&no_policy)
+    );
+    std::fs::write(
+        &policy,
+        KYVERNO_POLICY.replace("version: latest", "version: v1.99"),
+    )
+    .unwrap();
+    let bad = pss(&args, None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("policy.yaml:9:58: ClusterPolicy"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+/// kubectl's view of the seed denial on the v1.10-v1.11 line (the spaces after `request:`
+/// and `policies` are real).
+const SEED_KUBECTL: &str = "Error from server: admission webhook \"validate.kyverno.svc-fail\" denied the request: \n\nresource Pod/default/privileged-pod was blocked due to the following policies \n\nbaseline-policy:\n  baseline: |\n    Validation rule 'baseline' failed. It violates PodSecurity \"baseline:latest\": ({Allowed:false ForbiddenReason:privileged ForbiddenDetail:container \"privileged-pod\" must not set securityContext.privileged=true})\n";
+
+#[test]
+fn seed_denial_is_kubectls_text_on_the_v1_10_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cases = root.join("cases");
+    // Through the bundled seed case and the in-process target...
+    let suite =
+        pss_harness::loader::load(&[cases.join("autogen/seed.yaml")], Some(&cases)).unwrap();
+    let case = suite
+        .cases
+        .iter()
+        .find(|c| c.id == "autogen/seed/privileged-pod-baseline-policy")
+        .unwrap();
+    let profile: pss_harness::profile::Profile = "kyverno@v1.10".parse().unwrap();
+    let targets = pss_harness::run::Targets::in_process(std::slice::from_ref(&profile)).unwrap();
+    let target = targets.for_case(&profile, case).unwrap();
+    let outcome =
+        pss_harness::run::admit(target.get(), case, pss::Version::Latest, &case.object).unwrap();
+    let status = outcome.status.unwrap();
+    assert_eq!(
+        format!("Error from server: {}", status.message),
+        SEED_KUBECTL
+    );
+    // ...and through `check` with the bundled policy.
+    let out = pss(
+        &[
+            "check",
+            "--profile",
+            "kyverno@v1.10",
+            "--policy",
+            cases
+                .join("policies/baseline-policy.yaml")
+                .to_str()
+                .unwrap(),
+            "--format",
+            "json",
+            cases
+                .join("autogen/_manifests/privileged-pod.yaml")
+                .to_str()
+                .unwrap(),
+        ],
+        None,
+    );
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = record["apiserver_text"].as_str().unwrap();
+    assert_eq!(format!("Error from server: {text}"), SEED_KUBECTL);
 }

@@ -49,8 +49,10 @@ fn case_fields_match_the_loader() {
         .collect();
     fields.sort_unstable();
     let mut want = vec![
+        "admission_config",
         "control",
         "description",
+        "existing_pods",
         "expect",
         "file",
         "kinds",
@@ -80,7 +82,61 @@ fn case_fields_match_the_loader() {
     assert_eq!(
         expect,
         [
-            "allowed", "audit", "contains", "detail", "matches", "message", "reasons", "warnings"
+            "allowed",
+            "audit",
+            "contains",
+            "detail",
+            "divergence",
+            "matches",
+            "message",
+            "reasons",
+            "rules",
+            "status",
+            "warnings"
         ]
     );
+    let mut file: Vec<&str> = s["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    file.sort_unstable();
+    assert_eq!(
+        file,
+        [
+            "admission_config",
+            "cases",
+            "control",
+            "level",
+            "policies",
+            "versions"
+        ]
+    );
+}
+
+#[test]
+fn profile_keys_match_the_loader() {
+    let s = schema();
+    let pattern = s["definitions"]["case"]["properties"]["profiles"]["propertyNames"]["pattern"]
+        .as_str()
+        .unwrap();
+    let re = regex::Regex::new(pattern).unwrap();
+    for key in [
+        "psa",
+        "kyverno",
+        "kyverno@v1.10",
+        "kyverno@1.16.2",
+        "kyverno@v1.20.0-rc.1",
+        "kyverno/CronJob",
+        "kyverno@v1.12/Job",
+        "psa/Deployment",
+        "kyverno@v1.9",
+        "kyverno@2.0",
+        "opa",
+        "kyverno/Cronjob",
+    ] {
+        let loader = pss_harness::profile::Profile::is_valid_key(key);
+        assert_eq!(re.is_match(key), loader, "{key}");
+    }
 }

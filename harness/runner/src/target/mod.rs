@@ -1,0 +1,185 @@
+//! Targets: anything that answers an admission request. A target knows nothing about
+//! cases, expectations or goldens; it gets one request and returns one [`Outcome`].
+//!
+//! Today there are the in-process PSA target ([`psa::InProcessPsa`]) and the in-process
+//! Kyverno target ([`kyverno::InProcessKyverno`], one per line and policy set); a webhook
+//! target (AdmissionReview over HTTPS) and a cluster target (server-side dry run) would
+//! implement the same trait.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use pss::admission::{AdmissionConfig, NamespaceObject};
+use pss::{Defaulting, Workload};
+use serde::Serialize;
+
+pub mod kyverno;
+pub mod psa;
+
+/// The admission operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub enum Operation {
+    #[default]
+    #[serde(rename = "CREATE")]
+    Create,
+    #[serde(rename = "UPDATE")]
+    Update,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+        }
+    }
+}
+
+/// One admission request, as an API server would send it to PSA (after authentication,
+/// before defaulting when `defaulting` asks the target to apply it).
+#[derive(Debug, Clone, Copy)]
+pub struct AdmissionRequest<'a> {
+    pub object: &'a Workload,
+    pub old_object: Option<&'a Workload>,
+    pub operation: Operation,
+    pub subresource: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub namespace: &'a str,
+    pub namespace_labels: &'a BTreeMap<String, String>,
+    /// The API-server defaulting an in-process target applies before admission (a live
+    /// target's server always applies its own and ignores this).
+    pub defaulting: Defaulting,
+    /// PSA's configuration file (default policy and exemptions); `None`: upstream's
+    /// built-in defaults (everything privileged, nothing exempt). A live target runs with
+    /// its server's own configuration and cannot honour a per-request one.
+    pub admission_config: Option<&'a AdmissionConfig>,
+    /// A Namespace CREATE or UPDATE: when set, the request is about this namespace and
+    /// `object`/`old_object` are not used.
+    pub namespace_request: Option<&'a NamespaceRequest>,
+}
+
+impl<'a> AdmissionRequest<'a> {
+    /// A CREATE of `object` by an anonymous user in namespace `namespace` with `labels`,
+    /// defaulted as the API server would, under the built-in PSA configuration.
+    pub fn create(
+        object: &'a Workload,
+        namespace: &'a str,
+        labels: &'a BTreeMap<String, String>,
+    ) -> Self {
+        AdmissionRequest {
+            object,
+            old_object: None,
+            operation: Operation::Create,
+            subresource: None,
+            user: None,
+            namespace,
+            namespace_labels: labels,
+            defaulting: Defaulting::API_SERVER,
+            admission_config: None,
+            namespace_request: None,
+        }
+    }
+}
+
+/// A Namespace request: the namespace as sent (its name and labels), the stored one for
+/// an UPDATE, and the pods already in it (PSA warns about them when an update tightens
+/// the enforce level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceRequest {
+    pub object: NamespaceObject,
+    pub old: Option<NamespaceObject>,
+    pub existing_pods: Vec<Pod>,
+}
+
+/// A refusal, as the API server's `Status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub code: u16,
+    pub reason: String,
+    pub message: String,
+}
+
+/// One failing check: its ForbiddenReason and detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub reason: String,
+    pub detail: String,
+}
+
+/// What a target answered.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Outcome {
+    pub allowed: bool,
+    /// Present when refused.
+    pub status: Option<Status>,
+    /// `Warning:` headers, in order.
+    pub warnings: Vec<String>,
+    /// Audit annotations (keys without the `pod-security.kubernetes.io/` prefix).
+    pub audit_annotations: BTreeMap<String, String>,
+    /// The failing checks behind the message, when the target knows them (in-process).
+    /// A live target leaves this empty and the judge parses the message instead.
+    pub violations: Vec<Violation>,
+    /// Kyverno: its AdmissionResponse message (the status message without the API
+    /// server's `admission webhook "<name>" denied the request: ` prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denial: Option<String>,
+    /// Kyverno: every evaluated rule's result, in evaluation order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleOutcome>,
+    /// What the target does not model for this request (the answer may differ there).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One Kyverno rule's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleOutcome {
+    pub policy: String,
+    /// The evaluated name (`autogen-<rule>` for controllers).
+    pub rule: String,
+    /// `pass`, `fail`, `skip` or `error`.
+    pub status: String,
+    pub message: String,
+    /// `Enforce` or `Audit`.
+    pub action: String,
+}
+
+impl RuleOutcome {
+    /// Whether the rule failed or errored (what a denial lists).
+    pub fn failed(&self) -> bool {
+        self.status == "fail" || self.status == "error"
+    }
+}
+
+impl Outcome {
+    /// The ForbiddenReasons behind the outcome, in order.
+    pub fn reasons(&self) -> Vec<&str> {
+        self.violations.iter().map(|v| v.reason.as_str()).collect()
+    }
+
+    /// PSA's aggregated detail (`reason (detail), reason`) of the violations.
+    pub fn detail(&self) -> String {
+        let parts: Vec<String> = self
+            .violations
+            .iter()
+            .map(|v| match v.detail.is_empty() {
+                true => v.reason.clone(),
+                false => format!("{} ({})", v.reason, v.detail),
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// A target could not answer (unreachable, bad response, unsupported request).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TargetError(pub String);
+
+/// Anything that answers admission requests.
+pub trait Target: Send + Sync {
+    /// A short description for reports, e.g. `in-process psa (pss, v1.37)`.
+    fn describe(&self) -> String;
+
+    fn admit(&self, request: &AdmissionRequest<'_>) -> Result<Outcome, TargetError>;
+}
