@@ -90,5 +90,10 @@ pub fn visit(spec: &PodSpec) -> impl Iterator<Item = ContainerView<'_>> {
                 .enumerate()
                 .map(|(i, c)| ContainerView::of_container(ContainerKind::Regular, i, c)),
         )
-        .chain(ephemeral.iter().enumerate().map(|(i, c)| ContainerView::of_ephemeral(i, c)))
+        .chain(
+            ephemeral
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ContainerView::of_ephemeral(i, c)),
+        )
 }

@@ -75,7 +75,10 @@ impl Default for Defaulting {
 
 fn has_no_source(v: &Volume) -> bool {
     // Compare against a volume that carries only the name: every source is `None`.
-    let bare = Volume { name: v.name.clone(), ..Volume::default() };
+    let bare = Volume {
+        name: v.name.clone(),
+        ..Volume::default()
+    };
     *v == bare
 }
 
@@ -84,12 +87,15 @@ mod tests {
     use super::*;
 
     fn pod(spec: serde_json::Value) -> Workload {
-        Workload::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Pod", "spec": spec})).unwrap()
+        Workload::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Pod", "spec": spec}))
+            .unwrap()
     }
 
     #[test]
     fn sourceless_volume_becomes_empty_dir() {
-        let mut w = pod(serde_json::json!({"containers": [], "volumes": [{"name": "v"}, {"name": "h", "hostPath": {"path": "/"}}]}));
+        let mut w = pod(
+            serde_json::json!({"containers": [], "volumes": [{"name": "v"}, {"name": "h", "hostPath": {"path": "/"}}]}),
+        );
         Defaulting::API_SERVER.apply(&mut w);
         let spec = w.pod_template().unwrap().spec;
         let vols = spec.volumes.as_ref().unwrap();
@@ -102,10 +108,23 @@ mod tests {
         let spec = serde_json::json!({"hostNetwork": true, "containers": [{"name": "c", "ports": [{"containerPort": 80}, {"containerPort": 81, "hostPort": 9}]}]});
         let mut w = pod(spec.clone());
         Defaulting::API_SERVER.apply(&mut w);
-        let ports = w.pod_template().unwrap().spec.containers[0].ports.clone().unwrap();
-        assert_eq!((ports[0].host_port, ports[1].host_port), (Some(80), Some(9)));
+        let ports = w.pod_template().unwrap().spec.containers[0]
+            .ports
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (ports[0].host_port, ports[1].host_port),
+            (Some(80), Some(9))
+        );
         let mut raw = pod(spec);
         Defaulting::NONE.apply(&mut raw);
-        assert_eq!(raw.pod_template().unwrap().spec.containers[0].ports.as_ref().unwrap()[0].host_port, None);
+        assert_eq!(
+            raw.pod_template().unwrap().spec.containers[0]
+                .ports
+                .as_ref()
+                .unwrap()[0]
+                .host_port,
+            None
+        );
     }
 }

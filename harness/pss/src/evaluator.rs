@@ -49,8 +49,12 @@ impl Evaluator {
     }
 
     fn with_max_minor(max_minor: u32) -> Self {
-        let table = (0..=max_minor).map(|m| [active(Level::Baseline, m), active(Level::Restricted, m)]);
-        Evaluator { max_minor, table: table.collect() }
+        let table =
+            (0..=max_minor).map(|m| [active(Level::Baseline, m), active(Level::Restricted, m)]);
+        Evaluator {
+            max_minor,
+            table: table.collect(),
+        }
     }
 
     /// The newest minor this evaluator applies (upstream `maxVersion`).
@@ -101,7 +105,10 @@ impl Evaluator {
                 if failures.capacity() == 0 {
                     failures.reserve_exact(active.len() - i);
                 }
-                failures.push(CheckFailure { check: *id, forbidden });
+                failures.push(CheckFailure {
+                    check: *id,
+                    forbidden,
+                });
             }
         }
         Evaluation { failures }
@@ -111,10 +118,15 @@ impl Evaluator {
 /// Baseline: every baseline check existing at `minor`. Restricted: the restricted ones plus
 /// the baseline ones not overridden by an active restricted entry.
 fn active(level: Level, minor: u32) -> ActiveChecks {
-    let entries: Vec<_> =
-        CheckId::ALL.iter().filter_map(|id| id.entry_at(minor).map(|e| (*id, e))).collect();
+    let entries: Vec<_> = CheckId::ALL
+        .iter()
+        .filter_map(|id| id.entry_at(minor).map(|e| (*id, e)))
+        .collect();
     let overridden: Vec<CheckId> = match level {
-        Level::Restricted => entries.iter().flat_map(|(_, e)| e.overrides.iter().copied()).collect(),
+        Level::Restricted => entries
+            .iter()
+            .flat_map(|(_, e)| e.overrides.iter().copied())
+            .collect(),
         _ => Vec::new(),
     };
     entries
@@ -144,14 +156,22 @@ impl Evaluation {
 
     /// The reasons joined with `, ` (used in namespace-tightening warnings).
     pub fn reasons(&self) -> String {
-        self.failures.iter().map(|f| reason_of(&f.forbidden)).collect::<Vec<_>>().join(", ")
+        self.failures
+            .iter()
+            .map(|f| reason_of(&f.forbidden))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// PSA's aggregated detail: `reason (detail), reason (detail)`; an empty detail prints
     /// the bare reason.
     pub fn detail(&self) -> String {
         // The longest reason is 33 bytes; with ` (`, `)` and `, ` an entry adds at most 38.
-        let len: usize = self.failures.iter().map(|f| f.forbidden.detail.len() + 40).sum();
+        let len: usize = self
+            .failures
+            .iter()
+            .map(|f| f.forbidden.detail.len() + 40)
+            .sum();
         let mut out = String::with_capacity(len);
         for (i, f) in self.failures.iter().enumerate() {
             if i > 0 {
@@ -172,7 +192,11 @@ impl Evaluation {
 pub const UNKNOWN_FORBIDDEN_REASON: &str = "unknown forbidden reason";
 
 fn reason_of(f: &Forbidden) -> &'static str {
-    if f.reason.is_empty() { UNKNOWN_FORBIDDEN_REASON } else { f.reason }
+    if f.reason.is_empty() {
+        UNKNOWN_FORBIDDEN_REASON
+    } else {
+        f.reason
+    }
 }
 
 #[cfg(test)]
@@ -181,7 +205,10 @@ mod tests {
     use rstest::rstest;
 
     fn ids(level: Level, minor: u64) -> Vec<&'static str> {
-        Evaluator::standard().checks(level, Version::V1(minor)).map(CheckId::as_str).collect()
+        Evaluator::standard()
+            .checks(level, Version::V1(minor))
+            .map(CheckId::as_str)
+            .collect()
     }
 
     #[rstest]
@@ -195,8 +222,17 @@ mod tests {
     #[case(Level::Restricted, 23, 14)]
     #[case(Level::Restricted, 34, 15)]
     #[case(Level::Restricted, 35, 15)]
-    fn active_set_sizes_match_upstream_table(#[case] level: Level, #[case] minor: u64, #[case] n: usize) {
-        assert_eq!(ids(level, minor).len(), n, "{level} v1.{minor}: {:?}", ids(level, minor));
+    fn active_set_sizes_match_upstream_table(
+        #[case] level: Level,
+        #[case] minor: u64,
+        #[case] n: usize,
+    ) {
+        assert_eq!(
+            ids(level, minor).len(),
+            n,
+            "{level} v1.{minor}: {:?}",
+            ids(level, minor)
+        );
     }
 
     #[test]
@@ -204,10 +240,21 @@ mod tests {
         assert_eq!(
             ids(Level::Restricted, 37),
             [
-                "appArmorProfile", "hostNamespaces", "hostPorts", "hostProbesAndHostLifecycle",
-                "privileged", "seLinuxOptions", "sysctls", "windowsHostProcess",
-                "allowPrivilegeEscalation", "capabilities_restricted", "procMount_restricted",
-                "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted",
+                "appArmorProfile",
+                "hostNamespaces",
+                "hostPorts",
+                "hostProbesAndHostLifecycle",
+                "privileged",
+                "seLinuxOptions",
+                "sysctls",
+                "windowsHostProcess",
+                "allowPrivilegeEscalation",
+                "capabilities_restricted",
+                "procMount_restricted",
+                "restrictedVolumes",
+                "runAsNonRoot",
+                "runAsUser",
+                "seccompProfile_restricted",
             ]
         );
     }
@@ -227,10 +274,16 @@ mod tests {
     #[test]
     fn privileged_runs_nothing_and_latest_clamps() {
         assert!(ids(Level::Privileged, 37).is_empty());
-        let latest: Vec<_> = Evaluator::standard().checks(Level::Baseline, Version::Latest).collect();
-        let v99: Vec<_> = Evaluator::standard().checks(Level::Baseline, Version::V1(99)).collect();
+        let latest: Vec<_> = Evaluator::standard()
+            .checks(Level::Baseline, Version::Latest)
+            .collect();
+        let v99: Vec<_> = Evaluator::standard()
+            .checks(Level::Baseline, Version::V1(99))
+            .collect();
         assert_eq!(latest, v99);
-        let emulated: Vec<_> = Evaluator::emulating(33).checks(Level::Baseline, Version::Latest).collect();
+        let emulated: Vec<_> = Evaluator::emulating(33)
+            .checks(Level::Baseline, Version::Latest)
+            .collect();
         assert!(!emulated.contains(&CheckId::HostProbesAndHostLifecycle));
     }
 }

@@ -38,7 +38,9 @@ pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     // Fast path: names and policies are almost always plain printable ASCII.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
         out.push_str(s);
         out.push('"');
         return out;
@@ -119,7 +121,10 @@ mod tests {
 
     #[test]
     fn sorted_unique_sorts_numbers_as_strings() {
-        assert_eq!(sorted_unique(vec!["80", "443", "10000", "80"]), vec!["10000", "443", "80"]);
+        assert_eq!(
+            sorted_unique(vec!["80", "443", "10000", "80"]),
+            vec!["10000", "443", "80"]
+        );
     }
 
     #[rstest]

@@ -47,7 +47,9 @@ impl FromStr for Level {
             "privileged" => Ok(Level::Privileged),
             "baseline" => Ok(Level::Baseline),
             "restricted" => Ok(Level::Restricted),
-            _ => Err(InvalidLevel { value: s.to_owned() }),
+            _ => Err(InvalidLevel {
+                value: s.to_owned(),
+            }),
         }
     }
 }
@@ -79,7 +81,10 @@ mod tests {
     #[case("foo")]
     fn rejects_others_with_upstream_text(#[case] input: &str) {
         let err = input.parse::<Level>().unwrap_err();
-        assert_eq!(err.to_string(), "must be one of privileged, baseline, restricted");
+        assert_eq!(
+            err.to_string(),
+            "must be one of privileged, baseline, restricted"
+        );
     }
 
     #[test]

@@ -88,5 +88,10 @@ pub fn evaluate_with(evaluator: &Evaluator, workload: &Workload, policy: LevelVe
             messages::violation_warning(&policy, &detail)
         }
     });
-    Verdict { policy, kind, evaluation, message }
+    Verdict {
+        policy,
+        kind,
+        evaluation,
+        message,
+    }
 }

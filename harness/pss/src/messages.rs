@@ -9,7 +9,12 @@ use crate::policy::LevelVersion;
 /// `resource` is the group-resource of the request (`pods`, also for the
 /// `ephemeralcontainers` subresource). An empty name drops the name and its quotes, as
 /// apimachinery's `NewForbidden` does.
-pub fn forbidden_message(resource: &str, name: &str, policy: &LevelVersion, detail: &str) -> String {
+pub fn forbidden_message(
+    resource: &str,
+    name: &str,
+    policy: &LevelVersion,
+    detail: &str,
+) -> String {
     let mut out = String::with_capacity(resource.len() + name.len() + detail.len() + 64);
     out.push_str(resource);
     if !name.is_empty() {
@@ -52,6 +57,9 @@ mod tests {
             forbidden_message("pods", "", &lv, "x"),
             "pods is forbidden: violates PodSecurity \"baseline:v1.99\": x"
         );
-        assert_eq!(violation_warning(&lv, "x"), "would violate PodSecurity \"baseline:v1.99\": x");
+        assert_eq!(
+            violation_warning(&lv, "x"),
+            "would violate PodSecurity \"baseline:v1.99\": x"
+        );
     }
 }

@@ -30,7 +30,8 @@ impl LevelVersion {
         LevelVersion { level, version }
     }
 
-    pub const PRIVILEGED_LATEST: LevelVersion = LevelVersion::new(Level::Privileged, Version::Latest);
+    pub const PRIVILEGED_LATEST: LevelVersion =
+        LevelVersion::new(Level::Privileged, Version::Latest);
 
     /// Upstream `Equivalent`: both privileged (versions ignored), or equal.
     pub fn is_equivalent(&self, other: &LevelVersion) -> bool {
@@ -42,9 +43,13 @@ impl FromStr for LevelVersion {
     type Err = InvalidLevelVersion;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (level, version) =
-            s.split_once(':').ok_or_else(|| InvalidLevelVersion::Shape(s.to_owned()))?;
-        Ok(LevelVersion { level: level.parse::<Level>()?, version: version.parse::<Version>()? })
+        let (level, version) = s
+            .split_once(':')
+            .ok_or_else(|| InvalidLevelVersion::Shape(s.to_owned()))?;
+        Ok(LevelVersion {
+            level: level.parse::<Level>()?,
+            version: version.parse::<Version>()?,
+        })
     }
 }
 

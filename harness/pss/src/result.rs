@@ -54,11 +54,19 @@ pub enum BadValue {
 
 impl FieldError {
     pub fn required(path: String) -> Self {
-        FieldError { kind: FieldErrorKind::Required, path, bad_value: BadValue::Empty }
+        FieldError {
+            kind: FieldErrorKind::Required,
+            path,
+            bad_value: BadValue::Empty,
+        }
     }
 
     pub fn forbidden(path: String, bad_value: BadValue) -> Self {
-        FieldError { kind: FieldErrorKind::Forbidden, path, bad_value }
+        FieldError {
+            kind: FieldErrorKind::Forbidden,
+            path,
+            bad_value,
+        }
     }
 }
 
@@ -73,7 +81,11 @@ pub struct Violations<'a> {
 
 impl<'a> Violations<'a> {
     pub fn new(opts: CheckOptions) -> Self {
-        Violations { names: Vec::new(), errors: Vec::new(), with_errors: opts.field_errors }
+        Violations {
+            names: Vec::new(),
+            errors: Vec::new(),
+            with_errors: opts.field_errors,
+        }
     }
 
     /// Record an offender; `error` is only built when field errors are wanted.

@@ -33,12 +33,18 @@ pub fn pod_with_meta(meta: serde_json::Value, mut spec: serde_json::Value) -> Te
 pub fn check_detail(check: CheckId, minor: u32, pod: &TestPod) -> Option<String> {
     let entry = check.entry_at(minor)?;
     let f = (entry.check)(&pod.meta, &pod.spec, CheckOptions::default())?;
-    Some(if f.detail.is_empty() { f.reason.to_owned() } else { format!("{} ({})", f.reason, f.detail) })
+    Some(if f.detail.is_empty() {
+        f.reason.to_owned()
+    } else {
+        format!("{} ({})", f.reason, f.detail)
+    })
 }
 
 /// The field errors of the entry at `v1.<minor>` (empty when allowed).
 pub fn check_field_errors(check: CheckId, minor: u32, pod: &TestPod) -> Vec<FieldError> {
-    let Some(entry) = check.entry_at(minor) else { return Vec::new() };
+    let Some(entry) = check.entry_at(minor) else {
+        return Vec::new();
+    };
     (entry.check)(&pod.meta, &pod.spec, CheckOptions { field_errors: true })
         .map(|f| f.field_errors)
         .unwrap_or_default()

@@ -45,7 +45,9 @@ impl FromStr for Version {
 
     /// Accepts exactly `latest` or `^v1\.(0|[1-9][0-9]*)$` with a minor that fits `i64`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || InvalidVersion { value: s.to_owned() };
+        let invalid = || InvalidVersion {
+            value: s.to_owned(),
+        };
         if s == "latest" {
             return Ok(Version::Latest);
         }

@@ -125,7 +125,11 @@ pub enum WorkloadError {
     #[error("kind {kind:?} (apiVersion {api_version:?}) is not a Pod or pod controller")]
     UnsupportedKind { api_version: String, kind: String },
     #[error("apiVersion {api_version:?} does not serve kind {kind}; expected {expected:?}")]
-    WrongApiVersion { api_version: String, kind: Kind, expected: &'static str },
+    WrongApiVersion {
+        api_version: String,
+        kind: Kind,
+        expected: &'static str,
+    },
     /// A field with the wrong type or shape, as the API server would reject it.
     #[error("invalid {kind}: {source}")]
     Invalid {
@@ -177,7 +181,9 @@ impl Workload {
         parse_as(kind, |k| match k {
             Kind::Pod => serde_json::from_str(json).map(Workload::Pod),
             Kind::PodTemplate => serde_json::from_str(json).map(Workload::PodTemplate),
-            Kind::ReplicationController => serde_json::from_str(json).map(Workload::ReplicationController),
+            Kind::ReplicationController => {
+                serde_json::from_str(json).map(Workload::ReplicationController)
+            }
             Kind::ReplicaSet => serde_json::from_str(json).map(Workload::ReplicaSet),
             Kind::Deployment => serde_json::from_str(json).map(Workload::Deployment),
             Kind::StatefulSet => serde_json::from_str(json).map(Workload::StatefulSet),
@@ -194,7 +200,9 @@ impl Workload {
         parse_as(kind, |k| match k {
             Kind::Pod => serde_json::from_value(value).map(Workload::Pod),
             Kind::PodTemplate => serde_json::from_value(value).map(Workload::PodTemplate),
-            Kind::ReplicationController => serde_json::from_value(value).map(Workload::ReplicationController),
+            Kind::ReplicationController => {
+                serde_json::from_value(value).map(Workload::ReplicationController)
+            }
             Kind::ReplicaSet => serde_json::from_value(value).map(Workload::ReplicaSet),
             Kind::Deployment => serde_json::from_value(value).map(Workload::Deployment),
             Kind::StatefulSet => serde_json::from_value(value).map(Workload::StatefulSet),
@@ -250,10 +258,16 @@ impl Workload {
     /// upstream allows without evaluation.
     pub fn pod_template(&self) -> Option<PodTemplateRef<'_>> {
         fn tpl(t: &k8s_openapi::api::core::v1::PodTemplateSpec) -> Option<PodTemplateRef<'_>> {
-            Some(PodTemplateRef { metadata: t.metadata.as_ref().unwrap_or(&EMPTY_META), spec: t.spec.as_ref()? })
+            Some(PodTemplateRef {
+                metadata: t.metadata.as_ref().unwrap_or(&EMPTY_META),
+                spec: t.spec.as_ref()?,
+            })
         }
         match self {
-            Workload::Pod(p) => Some(PodTemplateRef { metadata: &p.metadata, spec: p.spec.as_ref()? }),
+            Workload::Pod(p) => Some(PodTemplateRef {
+                metadata: &p.metadata,
+                spec: p.spec.as_ref()?,
+            }),
             Workload::PodTemplate(t) => tpl(t.template.as_ref()?),
             Workload::ReplicationController(r) => tpl(r.spec.as_ref()?.template.as_ref()?),
             Workload::ReplicaSet(r) => tpl(r.spec.template.as_ref()?),
@@ -287,10 +301,16 @@ impl Workload {
 fn resolve_kind(meta: TypeMeta) -> Result<Kind, WorkloadError> {
     let kind_str = meta.kind.ok_or(WorkloadError::MissingKind)?;
     let api_version = meta.api_version.unwrap_or_default();
-    let kind = Kind::from_kind(&kind_str)
-        .ok_or_else(|| WorkloadError::UnsupportedKind { api_version: api_version.clone(), kind: kind_str })?;
+    let kind = Kind::from_kind(&kind_str).ok_or_else(|| WorkloadError::UnsupportedKind {
+        api_version: api_version.clone(),
+        kind: kind_str,
+    })?;
     if !api_version.is_empty() && api_version != kind.api_version() {
-        return Err(WorkloadError::WrongApiVersion { api_version, kind, expected: kind.api_version() });
+        return Err(WorkloadError::WrongApiVersion {
+            api_version,
+            kind,
+            expected: kind.api_version(),
+        });
     }
     Ok(kind)
 }
@@ -313,7 +333,9 @@ mod tests {
             let body = match kind {
                 Kind::Pod => serde_json::json!({"spec": {"containers": [{"name": "c"}]}}),
                 Kind::PodTemplate => serde_json::json!({"template": template}),
-                Kind::CronJob => serde_json::json!({"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}}),
+                Kind::CronJob => {
+                    serde_json::json!({"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}})
+                }
                 _ => serde_json::json!({"spec": {"selector": {}, "template": template}}),
             };
             let mut value = body;
@@ -329,9 +351,20 @@ mod tests {
 
     #[test]
     fn wrong_types_are_errors() {
-        let err = Workload::from_json(r#"{"apiVersion":"v1","kind":"Pod","spec":{"hostPID":"yes","containers":[]}}"#)
-            .unwrap_err();
-        assert!(matches!(err, WorkloadError::Invalid { kind: Kind::Pod, .. }), "{err}");
+        let err = Workload::from_json(
+            r#"{"apiVersion":"v1","kind":"Pod","spec":{"hostPID":"yes","containers":[]}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WorkloadError::Invalid {
+                    kind: Kind::Pod,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("invalid type"), "{err}");
     }
 
@@ -345,13 +378,21 @@ mod tests {
             Workload::from_json(r#"{"apiVersion":"apps/v1","kind":"Pod"}"#),
             Err(WorkloadError::WrongApiVersion { .. })
         ));
-        assert!(matches!(Workload::from_json("{}"), Err(WorkloadError::MissingKind)));
-        assert!(matches!(Workload::from_json("{"), Err(WorkloadError::Json(_))));
+        assert!(matches!(
+            Workload::from_json("{}"),
+            Err(WorkloadError::MissingKind)
+        ));
+        assert!(matches!(
+            Workload::from_json("{"),
+            Err(WorkloadError::Json(_))
+        ));
     }
 
     #[test]
     fn replication_controller_without_template_has_none() {
-        let w = Workload::from_json(r#"{"apiVersion":"v1","kind":"ReplicationController","spec":{}}"#).unwrap();
+        let w =
+            Workload::from_json(r#"{"apiVersion":"v1","kind":"ReplicationController","spec":{}}"#)
+                .unwrap();
         assert!(w.pod_template().is_none());
     }
 }

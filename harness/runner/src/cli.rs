@@ -102,6 +102,11 @@ pub struct RunArgs {
     /// default: the bundled `<cases>/policies/<level>-policy.yaml`.
     #[arg(long = "policy", value_name = "FILE", num_args = 1..)]
     pub policy: Vec<PathBuf>,
+    /// After the summary, print the coverage matrix of the loaded cases (to stderr when the
+    /// report goes to a file or is not human); a baseline control without an allowed and a
+    /// denied case then fails the run.
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -338,10 +343,24 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         RunFormat::Junit => report::junit(&results).map_err(|e| Error::Usage(e.to_string()))?,
     };
     emit(&rendered, args.output.as_deref())?;
-    if args.output.is_some() || args.format != RunFormat::Human {
+    let to_stderr = args.output.is_some() || args.format != RunFormat::Human;
+    if to_stderr {
         eprintln!("{summary}");
     }
-    Ok(u8::from(summary.failed > 0))
+    let coverage_gaps = args.coverage && print_coverage(&suite, to_stderr)?;
+    Ok(u8::from(summary.failed > 0 || coverage_gaps))
+}
+
+/// Print the coverage matrix after a run; `true` when a baseline control lacks a case.
+fn print_coverage(suite: &Suite, to_stderr: bool) -> Result<bool, Error> {
+    let cov = coverage::coverage(suite);
+    let text = format!("\n{}", cov.human());
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        emit(&text, None)?;
+    }
+    Ok(!cov.missing().is_empty())
 }
 
 fn run_filter(args: &RunArgs) -> Result<Filter, Error> {

@@ -45,7 +45,11 @@ pub struct CheckEntry {
 
 impl CheckEntry {
     pub(crate) const fn new(min_minor: u32, check: CheckFn) -> Self {
-        CheckEntry { min_minor, check, overrides: &[] }
+        CheckEntry {
+            min_minor,
+            check,
+            overrides: &[],
+        }
     }
 
     pub(crate) const fn overriding(
@@ -53,7 +57,11 @@ impl CheckEntry {
         check: CheckFn,
         overrides: &'static [CheckId],
     ) -> Self {
-        CheckEntry { min_minor, check, overrides }
+        CheckEntry {
+            min_minor,
+            check,
+            overrides,
+        }
     }
 }
 
@@ -147,7 +155,11 @@ impl CheckId {
 
     /// The level the check belongs to (`baseline` or `restricted`).
     pub fn level(self) -> Level {
-        if self < CheckId::AllowPrivilegeEscalation { Level::Baseline } else { Level::Restricted }
+        if self < CheckId::AllowPrivilegeEscalation {
+            Level::Baseline
+        } else {
+            Level::Restricted
+        }
     }
 
     /// The versioned entries, oldest first.
@@ -202,7 +214,10 @@ mod tests {
         for id in CheckId::ALL {
             let entries = id.entries();
             assert!(!entries.is_empty(), "{id} has no entries");
-            assert!(entries.windows(2).all(|w| w[0].min_minor < w[1].min_minor), "{id} versions");
+            assert!(
+                entries.windows(2).all(|w| w[0].min_minor < w[1].min_minor),
+                "{id} versions"
+            );
             for e in entries {
                 if id.level() == Level::Baseline {
                     assert!(e.overrides.is_empty(), "baseline {id} overrides");
@@ -214,11 +229,15 @@ mod tests {
 
     #[test]
     fn ids_are_sorted_within_level() {
-        let (baseline, restricted): (Vec<&CheckId>, Vec<&CheckId>) =
-            CheckId::ALL.iter().partition(|c| c.level() == Level::Baseline);
+        let (baseline, restricted): (Vec<&CheckId>, Vec<&CheckId>) = CheckId::ALL
+            .iter()
+            .partition(|c| c.level() == Level::Baseline);
         assert!(baseline.windows(2).all(|w| w[0].as_str() < w[1].as_str()));
         assert!(restricted.windows(2).all(|w| w[0].as_str() < w[1].as_str()));
         assert_eq!(baseline.len(), 12);
-        assert_eq!(CheckId::from_id("seLinuxOptions"), Some(CheckId::SeLinuxOptions));
+        assert_eq!(
+            CheckId::from_id("seLinuxOptions"),
+            Some(CheckId::SeLinuxOptions)
+        );
     }
 }

@@ -35,13 +35,17 @@ fn v1_0(_meta: &ObjectMeta, spec: &PodSpec, opts: CheckOptions) -> Option<Forbid
         noun(bad.len(), "container", "containers"),
         join_quote(bad.names()),
     );
-    Some(Forbidden { reason: "privileged", detail, field_errors: bad.into_errors() })
+    Some(Forbidden {
+        reason: "privileged",
+        detail,
+        field_errors: bad.into_errors(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{check_detail, pod};
     use crate::CheckId;
+    use crate::testing::{check_detail, pod};
 
     #[test]
     fn lists_privileged_containers_in_visit_order() {
@@ -56,13 +60,17 @@ mod tests {
         }));
         assert_eq!(
             check_detail(CheckId::Privileged, 37, &p).as_deref(),
-            Some("privileged (containers \"d\", \"e\" must not set securityContext.privileged=true)")
+            Some(
+                "privileged (containers \"d\", \"e\" must not set securityContext.privileged=true)"
+            )
         );
     }
 
     #[test]
     fn allows_absent_and_false() {
-        let p = pod(serde_json::json!({"containers": [{"name": "a", "securityContext": {"privileged": false}}]}));
+        let p = pod(
+            serde_json::json!({"containers": [{"name": "a", "securityContext": {"privileged": false}}]}),
+        );
         assert_eq!(check_detail(CheckId::Privileged, 37, &p), None);
     }
 }
