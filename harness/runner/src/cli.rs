@@ -182,6 +182,9 @@ pub enum CheckFormat {
 pub struct CoverageArgs {
     #[command(flatten)]
     pub source: CaseSource,
+    /// Also print the control x version view for this kind (e.g. `Pod`, `Deployment`).
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    pub by_version: Option<Kind>,
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
 }
@@ -516,7 +519,10 @@ fn cmd_coverage(args: &CoverageArgs) -> Result<u8, Error> {
     let (suite, _) = load_suite(&args.source)?;
     let cov = coverage::coverage(&suite);
     let text = match args.format {
-        CheckFormat::Human => cov.human(),
+        CheckFormat::Human => match args.by_version {
+            Some(kind) => format!("{}\n{}", cov.human(), cov.human_by_version(kind)),
+            None => cov.human(),
+        },
         CheckFormat::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&cov.json()).unwrap_or_default()

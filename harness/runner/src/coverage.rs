@@ -161,6 +161,23 @@ impl Coverage {
         out
     }
 
+    /// The control x version view for one kind: for each control, runs of consecutive
+    /// versions with the same allowed/denied counts, e.g. `v1.0..v1.33 2/0, v1.34..latest 4/8`.
+    pub fn human_by_version(&self, kind: Kind) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<24} {kind} cases allowed/denied per version (runs of equal counts)",
+            "control"
+        );
+        for control in Control::ALL {
+            let row = self.rows.get(&control).cloned().unwrap_or_default();
+            let runs = version_runs(&row, kind);
+            let _ = writeln!(out, "{:<24} {}", control.as_str(), runs.join(", "));
+        }
+        out
+    }
+
     /// The JSON form: per control, case counts, per-kind counts, the version x kind
     /// matrix and the gaps.
     pub fn json(&self) -> serde_json::Value {
@@ -195,6 +212,29 @@ impl Coverage {
     }
 }
 
+/// Consecutive known versions grouped by equal counts for `kind`, rendered `range a/d`.
+fn version_runs(row: &Row, kind: Kind) -> Vec<String> {
+    let counts_at = |v: &Version| {
+        row.matrix
+            .get(v)
+            .and_then(|m| m.get(&kind))
+            .copied()
+            .unwrap_or_default()
+    };
+    let mut groups: Vec<(Vec<Version>, Counts)> = Vec::new();
+    for v in versions::known_versions() {
+        let c = counts_at(&v);
+        match groups.last_mut() {
+            Some((vs, last)) if *last == c => vs.push(v),
+            _ => groups.push((vec![v], c)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(vs, c)| format!("{} {}", versions::label(vs), cell(*c)))
+        .collect()
+}
+
 fn cell(c: Counts) -> String {
     format!("{}/{}", c.allowed, c.denied)
 }
@@ -219,6 +259,25 @@ mod tests {
     use crate::loader;
     use std::path::Path;
     use std::sync::Arc;
+
+    #[test]
+    fn by_version_view_groups_runs_of_equal_counts() {
+        let mut cov = Coverage::default();
+        let row = cov.rows.entry(Control::ALL[0]).or_default();
+        for v in versions::known_versions() {
+            let c = Counts {
+                allowed: 1,
+                denied: usize::from(v >= Version::V1(34)),
+            };
+            row.matrix.entry(v).or_default().insert(Kind::Pod, c);
+        }
+        let text = cov.human_by_version(Kind::Pod);
+        let first = text.lines().nth(1).unwrap_or_default();
+        assert!(
+            first.ends_with("v1.0..v1.33 1/0, v1.34..latest 1/1"),
+            "{first}"
+        );
+    }
 
     #[test]
     fn counts_cases_and_reports_gaps() {
