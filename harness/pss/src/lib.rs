@@ -33,6 +33,7 @@ pub mod policy;
 pub mod result;
 pub mod version;
 pub mod workload;
+mod workload_json;
 
 #[cfg(test)]
 pub(crate) mod testing;

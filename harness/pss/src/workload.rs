@@ -140,11 +140,11 @@ pub enum WorkloadError {
 }
 
 #[derive(Deserialize)]
-struct TypeMeta {
+pub(crate) struct TypeMeta {
     #[serde(rename = "apiVersion", default)]
-    api_version: Option<String>,
+    pub(crate) api_version: Option<String>,
     #[serde(default)]
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 /// A borrowed pod template: the metadata and spec PSA evaluates.
@@ -176,21 +176,7 @@ impl Workload {
     /// Parse one JSON object. Fields of the wrong type are errors; unknown fields are
     /// dropped, as the API server does without strict field validation.
     pub fn from_json(json: &str) -> Result<Workload, WorkloadError> {
-        let meta: TypeMeta = serde_json::from_str(json).map_err(WorkloadError::Json)?;
-        let kind = resolve_kind(meta)?;
-        parse_as(kind, |k| match k {
-            Kind::Pod => serde_json::from_str(json).map(Workload::Pod),
-            Kind::PodTemplate => serde_json::from_str(json).map(Workload::PodTemplate),
-            Kind::ReplicationController => {
-                serde_json::from_str(json).map(Workload::ReplicationController)
-            }
-            Kind::ReplicaSet => serde_json::from_str(json).map(Workload::ReplicaSet),
-            Kind::Deployment => serde_json::from_str(json).map(Workload::Deployment),
-            Kind::StatefulSet => serde_json::from_str(json).map(Workload::StatefulSet),
-            Kind::DaemonSet => serde_json::from_str(json).map(Workload::DaemonSet),
-            Kind::Job => serde_json::from_str(json).map(Workload::Job),
-            Kind::CronJob => serde_json::from_str(json).map(Workload::CronJob),
-        })
+        crate::workload_json::parse(json)
     }
 
     /// Convert an already-parsed JSON value (e.g. from YAML) into a workload.
@@ -298,7 +284,7 @@ impl Workload {
     }
 }
 
-fn resolve_kind(meta: TypeMeta) -> Result<Kind, WorkloadError> {
+pub(crate) fn resolve_kind(meta: TypeMeta) -> Result<Kind, WorkloadError> {
     let kind_str = meta.kind.ok_or(WorkloadError::MissingKind)?;
     let api_version = meta.api_version.unwrap_or_default();
     let kind = Kind::from_kind(&kind_str).ok_or_else(|| WorkloadError::UnsupportedKind {

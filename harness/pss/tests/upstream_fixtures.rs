@@ -144,7 +144,12 @@ fn judge(file: &Path, policy: LevelVersion, expect_allowed: bool) -> Result<(), 
 fn load(file: &Path) -> Result<Workload, String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| e.to_string())?;
+    // The one-pass JSON reader must read the same object as the value path.
+    let from_text = Workload::from_json(&value.to_string()).map_err(|e| e.to_string())?;
     let mut workload = Workload::from_value(value).map_err(|e| e.to_string())?;
+    if from_text != workload {
+        return Err("Workload::from_json and Workload::from_value disagree".to_owned());
+    }
     Defaulting::API_SERVER.apply(&mut workload);
     Ok(workload)
 }
