@@ -20,6 +20,8 @@ use crate::policy::{DefaultPolicies, PolicySet};
 use crate::profile::Profile;
 use crate::run::{self, GoldenMode, RunOptions, Summary, Targets};
 use crate::scenario::{Filter, NameMatcher, Shard};
+use crate::serve::{Engine, Server, Tls};
+use crate::target::webhook::{Flavour, WebhookOptions, WebhookTarget};
 use crate::{check, check_kyverno, coverage, psa_config, report, upstream, versions};
 
 #[derive(Debug, Parser)]
@@ -45,6 +47,9 @@ pub enum Command {
     Coverage(CoverageArgs),
     /// Run an upstream PSA fixture tree (<level>/<version>/<pass|fail>/*.yaml).
     Upstream(UpstreamArgs),
+    /// Serve a profile's engine as an HTTPS validating admission webhook (AdmissionReview
+    /// v1 at /validate); prints the endpoint URL on stdout.
+    Serve(ServeArgs),
 }
 
 /// Where the cases are.
@@ -88,7 +93,7 @@ pub struct RunArgs {
     /// Run one part of a stable partition, `I/N` (1-based), for CI matrices.
     #[arg(long, value_parser = Shard::parse)]
     pub shard: Option<Shard>,
-    /// Worker threads (default: available parallelism).
+    /// Worker threads (default: available parallelism; four per core with a webhook).
     #[arg(long)]
     pub jobs: Option<usize>,
     /// The golden directory (default: next to the cases directory).
@@ -107,6 +112,62 @@ pub struct RunArgs {
     /// denied case then fails the run.
     #[arg(long)]
     pub coverage: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Where scenarios are sent.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// in-process: the profile's own engine; webhook: a live admission webhook
+    /// (AdmissionReview v1 over HTTPS at --webhook-url), judged by the profile's
+    /// expectations and goldens (one profile per run).
+    #[arg(long = "target", id = "target", value_enum, default_value_t = TargetKind::InProcess)]
+    pub target_kind: TargetKind,
+    /// The webhook endpoint, e.g. https://127.0.0.1:8443/validate.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// A PEM CA bundle to trust for the webhook (instead of the platform roots).
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure_skip_tls_verify")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the webhook's certificate (testing only).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Seconds to wait for each webhook answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub webhook_timeout: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetKind {
+    InProcess,
+    Webhook,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The engine answering: psa, or kyverno@<line> (needs --policy).
+    #[arg(long, value_parser = parse_profile, default_value = "psa")]
+    pub profile: Profile,
+    /// Kyverno policy files the webhook has installed.
+    #[arg(long = "policy", value_name = "FILE", num_args = 1..)]
+    pub policy: Vec<PathBuf>,
+    /// PSA: the webhook's PodSecurityConfiguration or AdmissionConfiguration file.
+    #[arg(long)]
+    pub admission_config: Option<PathBuf>,
+    /// Address to listen on (port 0: any free port; the URL printed has the real one).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: std::net::SocketAddr,
+    /// The server certificate chain (PEM); default: a fresh self-signed CA and certificate
+    /// for 127.0.0.1 and localhost.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The server key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Self-signed mode: write the CA certificate (PEM) here, for `run --ca-cert`.
+    #[arg(long, value_name = "FILE", conflicts_with = "cert")]
+    pub write_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,6 +294,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => cmd_check(&args),
         Command::Coverage(args) => cmd_coverage(&args),
         Command::Upstream(args) => cmd_upstream(&args),
+        Command::Serve(args) => cmd_serve(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -311,6 +373,7 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     let targets = Targets::in_process(&args.profile)
         .map_err(Error::Usage)?
         .with_policies(policies);
+    let targets = with_live_target(targets, &args.profile, &args.target)?;
     let golden_dir = args
         .golden
         .clone()
@@ -327,9 +390,14 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         &filter,
         args.goldens != GoldenArg::Skip,
     );
+    // A webhook's trials mostly wait on the network: keep more of them in flight.
+    let per_core = match args.target.target_kind {
+        TargetKind::InProcess => 1,
+        TargetKind::Webhook => 4,
+    };
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from) * per_core);
     let results = run::run_items(
         &items,
         &targets,
@@ -352,6 +420,76 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     }
     let coverage_gaps = args.coverage && print_coverage(&suite, to_stderr)?;
     Ok(u8::from(summary.failed > 0 || coverage_gaps))
+}
+
+/// Replace the profile's in-process target with `--target webhook`.
+fn with_live_target(
+    targets: Targets,
+    profiles: &[Profile],
+    args: &TargetArgs,
+) -> Result<Targets, Error> {
+    if args.target_kind == TargetKind::InProcess {
+        if args.webhook_url.is_some() || args.ca_cert.is_some() || args.insecure_skip_tls_verify {
+            return Err(Error::Usage(
+                "--webhook-url, --ca-cert and --insecure-skip-tls-verify need --target webhook"
+                    .into(),
+            ));
+        }
+        return Ok(targets);
+    }
+    let [profile] = profiles else {
+        return Err(Error::Usage(
+            "--target webhook runs one profile: give exactly one --profile".into(),
+        ));
+    };
+    let url = args
+        .webhook_url
+        .clone()
+        .ok_or_else(|| Error::Usage("--target webhook needs --webhook-url URL".into()))?;
+    let timeout = std::time::Duration::try_from_secs_f64(args.webhook_timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| Error::Usage("--webhook-timeout: a positive number of seconds".into()))?;
+    let options = WebhookOptions {
+        url,
+        ca_cert: args.ca_cert.clone(),
+        insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+        timeout,
+    };
+    let flavour = match profile {
+        Profile::Psa => Flavour::Psa,
+        Profile::Kyverno { .. } => Flavour::Kyverno,
+    };
+    let target = WebhookTarget::new(&options, flavour).map_err(|e| Error::Usage(e.0))?;
+    Ok(targets.with(profile.clone(), Box::new(target)))
+}
+
+/// `serve`: start the webhook, print its URL on stdout, serve until killed.
+fn cmd_serve(args: &ServeArgs) -> Result<u8, Error> {
+    let engine = Engine::for_profile(
+        &args.profile,
+        &args.policy,
+        args.admission_config.as_deref(),
+    )?;
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Tls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => Tls::SelfSigned,
+    };
+    let describe = engine.describe();
+    let server = Server::start(engine, args.listen, &tls).map_err(Error::Usage)?;
+    if let (Some(path), Some(pem)) = (&args.write_ca, server.ca_pem()) {
+        std::fs::write(path, pem).map_err(|e| Error::io(path, e))?;
+    }
+    eprintln!("serving {describe} as an admission webhook");
+    let mut out = std::io::stdout();
+    writeln!(out, "{}", server.url())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io(Path::new("<stdout>"), e))?;
+    server.wait().map_err(Error::Usage)?;
+    Ok(0)
 }
 
 /// Print the coverage matrix after a run; `true` when a baseline control lacks a case.

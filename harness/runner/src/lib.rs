@@ -36,6 +36,7 @@ pub mod psa_config;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod target;
 pub mod upstream;
 pub mod versions;

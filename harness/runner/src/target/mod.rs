@@ -1,10 +1,10 @@
 //! Targets: anything that answers an admission request. A target knows nothing about
 //! cases, expectations or goldens; it gets one request and returns one [`Outcome`].
 //!
-//! Today there are the in-process PSA target ([`psa::InProcessPsa`]) and the in-process
-//! Kyverno target ([`kyverno::InProcessKyverno`], one per line and policy set); a webhook
-//! target (AdmissionReview over HTTPS) and a cluster target (server-side dry run) would
-//! implement the same trait.
+//! There are the in-process PSA target ([`psa::InProcessPsa`]), the in-process Kyverno
+//! target ([`kyverno::InProcessKyverno`], one per line and policy set) and the webhook
+//! target ([`webhook::WebhookTarget`], AdmissionReview v1 over HTTPS to any live webhook);
+//! a cluster target (server-side dry run) would implement the same trait.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +15,7 @@ use serde::Serialize;
 
 pub mod kyverno;
 pub mod psa;
+pub mod webhook;
 
 /// The admission operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
