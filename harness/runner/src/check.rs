@@ -79,24 +79,63 @@ pub fn check_text(
     policy: LevelVersion,
     raw: bool,
 ) -> Result<Vec<Record>, LocatedError> {
-    let src = Source::new(file, text);
-    let docs =
-        yaml::parse_documents(text).map_err(|e| LocatedError::from_yaml(file, &src.text, &e))?;
     let label = file.display().to_string();
     let mut records = Vec::new();
+    for_each_object(file, text, |obj| {
+        let mut record = check_doc(&label, obj.doc, obj.node, policy, raw);
+        record.item = obj.item;
+        records.push(record);
+    })?;
+    Ok(records)
+}
+
+/// One object of a checked file.
+pub(crate) struct FileObject<'a> {
+    /// 0-based index among the file's non-empty documents.
+    pub doc: usize,
+    /// For an item of a `kind: List` document, its index.
+    pub item: Option<usize>,
+    pub node: &'a Node,
+}
+
+/// Parse a file's text and hand each object to `visit`, in order; the items of a
+/// `kind: List` document (as `kubectl get -o yaml` prints) one by one. A YAML syntax error
+/// fails the whole file.
+pub(crate) fn for_each_object(
+    file: &Path,
+    text: &str,
+    mut visit: impl FnMut(FileObject<'_>),
+) -> Result<(), LocatedError> {
+    let docs = yaml::parse_documents(text)
+        .map_err(|e| LocatedError::from_yaml(file, &Source::new(file, text).text, &e))?;
     for (doc, node) in docs.iter().filter(|d| !d.is_null()).enumerate() {
         match list_items(node) {
-            Some(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let mut record = check_doc(&label, doc, item, policy, raw);
-                    record.item = Some(i);
-                    records.push(record);
-                }
-            }
-            None => records.push(check_doc(&label, doc, node, policy, raw)),
+            Some(items) => items.iter().enumerate().for_each(|(i, item)| {
+                visit(FileObject {
+                    doc,
+                    item: Some(i),
+                    node: item,
+                })
+            }),
+            None => visit(FileObject {
+                doc,
+                item: None,
+                node,
+            }),
         }
     }
-    Ok(records)
+    Ok(())
+}
+
+/// An object's `kind` and `metadata.name`, when they are strings.
+pub(crate) fn kind_and_name(node: &Node) -> (Option<String>, Option<String>) {
+    let kind = node.get("kind").and_then(Node::as_str).map(str::to_owned);
+    let name = node
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .map(str::to_owned);
+    (kind, name)
 }
 
 /// The items of a `kind: List` document.
@@ -112,17 +151,12 @@ pub(crate) fn list_items(node: &Node) -> Option<&[Node]> {
 
 /// A record for a document, with its kind and name and nothing decided yet.
 pub(crate) fn base_record(file: &str, doc: usize, node: &Node, policy: String) -> Record {
-    let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
-    let name = node
-        .get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Node::as_str)
-        .map(str::to_owned);
+    let (kind, name) = kind_and_name(node);
     Record {
         file: file.to_owned(),
         doc,
         item: None,
-        kind: text("kind"),
+        kind,
         name,
         policy,
         allowed: None,

@@ -49,29 +49,17 @@ pub fn check_text(
     opts: &AdmissionCheck,
 ) -> Result<Vec<Record>, LocatedError> {
     let src = Source::new(file, text);
-    let docs =
-        yaml::parse_documents(text).map_err(|e| LocatedError::from_yaml(file, &src.text, &e))?;
     let label = file.display().to_string();
     let mut current = Current {
         name: opts.namespace.clone(),
         labels: opts.labels.clone(),
     };
     let mut records = Vec::new();
-    for (doc, node) in docs.iter().filter(|d| !d.is_null()).enumerate() {
-        let items: Vec<(Option<usize>, &Node)> = match check::list_items(node) {
-            Some(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (Some(i), n))
-                .collect(),
-            None => vec![(None, node)],
-        };
-        for (item, node) in items {
-            let mut record = check_node(&src, &label, doc, node, opts, &mut current);
-            record.item = item;
-            records.push(record);
-        }
-    }
+    check::for_each_object(file, text, |obj| {
+        let mut record = check_node(&src, &label, obj.doc, obj.node, opts, &mut current);
+        record.item = obj.item;
+        records.push(record);
+    })?;
     Ok(records)
 }
 

@@ -12,10 +12,9 @@ use serde::Serialize;
 
 use crate::check::{self, DocError};
 use crate::error::LocatedError;
-use crate::manifest::Source;
 use crate::policy::PolicySet;
 use crate::target::kyverno::evaluate_object;
-use crate::yaml::{self, Node};
+use crate::yaml::Node;
 
 /// How to evaluate: the line, the policies, defaulting, and the namespace objects without
 /// one are created in.
@@ -65,42 +64,23 @@ pub struct Record {
 
 /// Evaluate every object of one file's text. A YAML syntax error fails the whole file.
 pub fn check_text(file: &Path, text: &str, opts: Options<'_>) -> Result<Vec<Record>, LocatedError> {
-    let src = Source::new(file, text);
-    let docs =
-        yaml::parse_documents(text).map_err(|e| LocatedError::from_yaml(file, &src.text, &e))?;
     let label = file.display().to_string();
     let mut records = Vec::new();
-    for (doc, node) in docs.iter().filter(|d| !d.is_null()).enumerate() {
-        match check::list_items(node) {
-            Some(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let base = Record::base(&label, doc, Some(i), item, opts.line);
-                    records.extend(check_doc(base, item, opts));
-                }
-            }
-            None => records.extend(check_doc(
-                Record::base(&label, doc, None, node, opts.line),
-                node,
-                opts,
-            )),
-        }
-    }
+    check::for_each_object(file, text, |obj| {
+        let base = Record::base(&label, obj.doc, obj.item, obj.node, opts.line);
+        records.extend(check_doc(base, obj.node, opts));
+    })?;
     Ok(records)
 }
 
 impl Record {
     fn base(file: &str, doc: usize, item: Option<usize>, node: &Node, line: KyvernoLine) -> Record {
-        let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::to_owned);
-        let name = node
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(Node::as_str)
-            .map(str::to_owned);
+        let (kind, name) = check::kind_and_name(node);
         Record {
             file: file.to_owned(),
             doc,
             item,
-            kind: text("kind"),
+            kind,
             name,
             profile: format!("kyverno@{line}"),
             policy: None,
