@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use libtest_mimic::{Arguments, Completion, Trial};
 use pss::{Defaulting, Kind, Level, LevelVersion, Version, Workload};
 use pss_harness::case::Case;
 use pss_harness::judge::{self, Problem};
@@ -81,7 +82,6 @@ fn agree(object: &Workload, policy: LevelVersion, defaulting: Defaulting) -> Res
     Ok(())
 }
 
-#[test]
 fn admission_agrees_with_evaluate_on_every_bundled_scenario() {
     let cases = workspace().join("cases");
     let suite = loader::load(std::slice::from_ref(&cases), Some(&cases)).unwrap();
@@ -150,15 +150,15 @@ fn fixtures(root: &Path) -> Vec<(PathBuf, LevelVersion, bool)> {
     out
 }
 
-#[test]
-fn admission_agrees_with_evaluate_on_every_upstream_fixture() {
+fn admission_agrees_with_evaluate_on_every_upstream_fixture() -> Completion {
     let root = fixtures_root();
     if !root.is_dir() {
-        println!(
-            "SKIPPED: upstream fixtures not found at {} (set PSS_UPSTREAM_FIXTURES)",
+        let reason = format!(
+            "upstream fixtures not found at {} (set PSS_UPSTREAM_FIXTURES)",
             root.display()
         );
-        return;
+        println!("SKIPPED: {reason}");
+        return Completion::ignored_with(reason);
     }
     let all = fixtures(&root);
     assert!(
@@ -191,6 +191,7 @@ fn admission_agrees_with_evaluate_on_every_upstream_fixture() {
         all.len(),
         problems[..problems.len().min(10)].join("\n")
     );
+    Completion::Completed
 }
 
 // ---- case-file features ----
@@ -228,7 +229,6 @@ fn outcome_of(case: &Arc<Case>, version: Version) -> Outcome {
 
 const HEAD: &str = "control: admission\nlevel: baseline\nversions: [v1.30, latest]\ncases:\n";
 
-#[test]
 fn label_templates_fill_in_the_version_and_expectations_follow() {
     let case = one(&format!(
         "{HEAD}- name: a
@@ -258,7 +258,6 @@ fn label_templates_fill_in_the_version_and_expectations_follow() {
     );
 }
 
-#[test]
 fn explicit_labels_replace_the_defaults_even_when_empty() {
     let case = one(&format!(
         "{HEAD}- name: a
@@ -282,7 +281,6 @@ fn explicit_labels_replace_the_defaults_even_when_empty() {
     );
 }
 
-#[test]
 fn status_and_template_mismatches_are_reported() {
     let case = one(&format!(
         "{HEAD}- name: a
@@ -309,7 +307,6 @@ fn status_and_template_mismatches_are_reported() {
     assert!(matches!(results[1].1[1], Problem::Status { .. }));
 }
 
-#[test]
 fn namespace_cases_send_a_namespace_request() {
     let case = one(&format!(
         "{HEAD}- name: relabel
@@ -347,7 +344,6 @@ fn namespace_cases_send_a_namespace_request() {
     }
 }
 
-#[test]
 fn refusals_other_than_forbidden_need_no_reasons() {
     let case = one(&format!(
         "{HEAD}- name: bad
@@ -361,7 +357,6 @@ fn refusals_other_than_forbidden_need_no_reasons() {
     assert!(run(&case).iter().all(|(_, p)| p.is_empty()));
 }
 
-#[test]
 fn configuration_files_apply_and_their_errors_are_located() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -422,7 +417,6 @@ exemptions: {usernames: [admin, admin]}
     );
 }
 
-#[test]
 fn namespace_case_errors_are_located() {
     let ns = "manifest: {apiVersion: v1, kind: Namespace, metadata: {name: ns1}}";
     let cases = [
@@ -487,7 +481,6 @@ fn namespace_case_errors_are_located() {
     }
 }
 
-#[test]
 fn scenario_ids_of_workload_cases_keep_their_kind() {
     let case = one(&format!(
         "{HEAD}- name: a\n  pod: {{hostPID: true, containers: [{{name: c}}]}}\n  expect: {{allowed: false, reasons: [host namespaces]}}\n"
@@ -498,4 +491,65 @@ fn scenario_ids_of_workload_cases_keep_their_kind() {
     assert_eq!(ids.len(), 18);
     assert_eq!(ids[2], "admission/t/a@v1.30/PodTemplate");
     assert!(case.has_golden(&Profile::Psa));
+}
+
+/// A libtest-mimic harness (not `#[test]`), so that the upstream-fixture trial is reported
+/// as ignored, with its reason, when the fixtures are absent instead of passing silently.
+fn main() {
+    let args = Arguments::from_args();
+    let trials = vec![
+        Trial::test(
+            "admission_agrees_with_evaluate_on_every_bundled_scenario",
+            || {
+                admission_agrees_with_evaluate_on_every_bundled_scenario();
+                Ok(())
+            },
+        ),
+        Trial::ignorable_test(
+            "admission_agrees_with_evaluate_on_every_upstream_fixture",
+            || Ok(admission_agrees_with_evaluate_on_every_upstream_fixture()),
+        ),
+        Trial::test(
+            "label_templates_fill_in_the_version_and_expectations_follow",
+            || {
+                label_templates_fill_in_the_version_and_expectations_follow();
+                Ok(())
+            },
+        ),
+        Trial::test(
+            "explicit_labels_replace_the_defaults_even_when_empty",
+            || {
+                explicit_labels_replace_the_defaults_even_when_empty();
+                Ok(())
+            },
+        ),
+        Trial::test("status_and_template_mismatches_are_reported", || {
+            status_and_template_mismatches_are_reported();
+            Ok(())
+        }),
+        Trial::test("namespace_cases_send_a_namespace_request", || {
+            namespace_cases_send_a_namespace_request();
+            Ok(())
+        }),
+        Trial::test("refusals_other_than_forbidden_need_no_reasons", || {
+            refusals_other_than_forbidden_need_no_reasons();
+            Ok(())
+        }),
+        Trial::test(
+            "configuration_files_apply_and_their_errors_are_located",
+            || {
+                configuration_files_apply_and_their_errors_are_located();
+                Ok(())
+            },
+        ),
+        Trial::test("namespace_case_errors_are_located", || {
+            namespace_case_errors_are_located();
+            Ok(())
+        }),
+        Trial::test("scenario_ids_of_workload_cases_keep_their_kind", || {
+            scenario_ids_of_workload_cases_keep_their_kind();
+            Ok(())
+        }),
+    ];
+    libtest_mimic::run(&args, trials).exit();
 }

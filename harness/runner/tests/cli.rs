@@ -394,46 +394,6 @@ spec:
     assert_eq!(stdout(&out), "2/2 agreeing\n");
 }
 
-/// The real fixtures, when the shared folder is present (never copied into the repo).
-#[test]
-fn upstream_fixtures_when_present() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream-psa-fixtures");
-    if !dir.is_dir() {
-        return;
-    }
-    let out = pss(&["upstream", dir.to_str().unwrap()], None);
-    let text = stdout(&out);
-    let last = text.lines().last().unwrap_or_default();
-    let (agreeing, total) = last.trim_end_matches(" agreeing").split_once('/').unwrap();
-    assert_eq!(agreeing, total, "{text}");
-    assert!(total.parse::<u32>().unwrap() > 4000, "{text}");
-    assert_eq!(out.status.code(), Some(0));
-}
-
-/// The strict reader has no false positives: every upstream fixture reads without an
-/// unknown-field or type error.
-#[test]
-fn strict_reading_accepts_every_upstream_fixture() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream-psa-fixtures");
-    if !dir.is_dir() {
-        return;
-    }
-    let mut stack = vec![dir];
-    let mut n = 0;
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                pss_harness::manifest::manifest_file(&path).unwrap_or_else(|e| panic!("{e}"));
-                n += 1;
-            }
-        }
-    }
-    assert!(n > 4000, "{n}");
-}
-
 const BUNDLE: &str = "apiVersion: v1
 kind: Pod
 metadata: {name: early}
