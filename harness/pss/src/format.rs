@@ -24,6 +24,46 @@ pub fn push_join_quote<S: AsRef<str>>(out: &mut String, items: &[S]) {
     }
 }
 
+/// Upstream's "bad setters" detail: `pod`, then `container "a"` / `containers "a", "b"`,
+/// joined with ` and `, then `tail` (what they must not set). Built in one allocation,
+/// because details are on the hot path of every denied pod.
+pub fn setters(pod: bool, containers: &[&str], tail: &str) -> String {
+    let mut out = String::with_capacity(capacity(containers, tail));
+    if pod {
+        out.push_str("pod");
+    }
+    if !containers.is_empty() {
+        if pod {
+            out.push_str(" and ");
+        }
+        push_containers(&mut out, containers);
+    }
+    out.push_str(tail);
+    out
+}
+
+/// The implicit-offender detail: `pod or container "a" <tail>` (or `containers "a", "b"`).
+pub fn pod_or(containers: &[&str], tail: &str) -> String {
+    let mut out = String::with_capacity(capacity(containers, tail));
+    out.push_str("pod or ");
+    push_containers(&mut out, containers);
+    out.push_str(tail);
+    out
+}
+
+/// Appends `container "a"` or `containers "a", "b"`: upstream's pluralised, quoted names.
+pub fn push_containers(out: &mut String, names: &[&str]) {
+    out.push_str(noun(names.len(), "container", "containers"));
+    out.push(' ');
+    push_join_quote(out, names);
+}
+
+/// Room for the quoted `names`, `tail` and up to 64 bytes of other text (a sorted value
+/// list, say), so that a detail takes one allocation.
+pub fn capacity(names: &[&str], tail: &str) -> usize {
+    names.iter().map(|n| n.len() + 4).sum::<usize>() + tail.len() + 64
+}
+
 /// Deduplicate and sort byte-wise (Go `sort.Strings` order).
 pub fn sorted_unique<S: AsRef<str> + Ord>(mut items: Vec<S>) -> Vec<S> {
     items.sort_unstable();

@@ -14,8 +14,8 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CheckEntry;
-use super::run_as_non_root::setters;
 use crate::containers::{ContainerView, visit};
+use crate::format::setters;
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 pub(crate) const ENTRIES: &[CheckEntry] = &[CheckEntry::new(8, v1_8), CheckEntry::new(25, v1_25)];

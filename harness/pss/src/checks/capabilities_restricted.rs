@@ -15,10 +15,9 @@ use k8s_openapi::api::core::v1::{Capabilities, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::allow_privilege_escalation::is_windows;
-use super::run_as_non_root::{capacity, push_containers};
 use super::{CheckEntry, CheckId};
 use crate::containers::{ContainerView, visit};
-use crate::format::{push_join_quote, sorted_unique};
+use crate::format::{capacity, push_containers, push_join_quote, sorted_unique};
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 const OVERRIDES: &[CheckId] = &[CheckId::CapabilitiesBaseline];

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CheckEntry;
 use crate::containers::visit;
-use crate::format::{noun, push_join_quote};
+use crate::format::{pod_or, setters};
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 pub(crate) const ENTRIES: &[CheckEntry] = &[CheckEntry::new(0, v1_0), CheckEntry::new(35, v1_35)];
@@ -27,46 +27,6 @@ const REASON: &str = "runAsNonRoot != true";
 /// condition of the v1.35 relaxations. Absent means host users.
 pub(super) fn in_user_namespace(spec: &PodSpec) -> bool {
     spec.host_users == Some(false)
-}
-
-/// Upstream's "bad setters" detail: `pod`, then `container "a"` / `containers "a", "b"`,
-/// joined with ` and `, then `tail` (what they must not set). Built in one allocation,
-/// because details are on the hot path of every denied pod.
-pub(super) fn setters(pod: bool, containers: &[&str], tail: &str) -> String {
-    let mut out = String::with_capacity(capacity(containers, tail));
-    if pod {
-        out.push_str("pod");
-    }
-    if !containers.is_empty() {
-        if pod {
-            out.push_str(" and ");
-        }
-        push_containers(&mut out, containers);
-    }
-    out.push_str(tail);
-    out
-}
-
-/// The implicit-offender detail: `pod or container "a" <tail>` (or `containers "a", "b"`).
-pub(super) fn pod_or(containers: &[&str], tail: &str) -> String {
-    let mut out = String::with_capacity(capacity(containers, tail));
-    out.push_str("pod or ");
-    push_containers(&mut out, containers);
-    out.push_str(tail);
-    out
-}
-
-/// Appends `container "a"` or `containers "a", "b"`: upstream's pluralised, quoted names.
-pub(super) fn push_containers(out: &mut String, names: &[&str]) {
-    out.push_str(noun(names.len(), "container", "containers"));
-    out.push(' ');
-    push_join_quote(out, names);
-}
-
-/// Room for the quoted `names`, `tail` and up to 64 bytes of other text (a sorted value
-/// list, say), so that a detail takes one allocation.
-pub(super) fn capacity(names: &[&str], tail: &str) -> usize {
-    names.iter().map(|n| n.len() + 4).sum::<usize>() + tail.len() + 64
 }
 
 fn v1_35(meta: &ObjectMeta, spec: &PodSpec, opts: CheckOptions) -> Option<Forbidden> {

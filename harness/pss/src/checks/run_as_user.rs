@@ -11,8 +11,9 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CheckEntry;
-use super::run_as_non_root::{in_user_namespace, setters};
+use super::run_as_non_root::in_user_namespace;
 use crate::containers::visit;
+use crate::format::setters;
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 pub(crate) const ENTRIES: &[CheckEntry] = &[CheckEntry::new(23, v1_23), CheckEntry::new(35, v1_35)];

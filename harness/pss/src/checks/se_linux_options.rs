@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CheckEntry;
 use crate::containers::visit;
-use crate::format::{join_quote, noun, sorted_unique};
+use crate::format::{join_quote, noun, setters, sorted_unique};
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden};
 
 pub(crate) const ENTRIES: &[CheckEntry] = &[CheckEntry::new(0, v1_0), CheckEntry::new(31, v1_31)];
@@ -135,23 +135,12 @@ fn check(spec: &PodSpec, opts: CheckOptions, allowed: &[&str]) -> Option<Forbidd
     if !pod_bad && containers.is_empty() {
         return None;
     }
-    let mut setters: Vec<String> = Vec::with_capacity(2);
-    if pod_bad {
-        setters.push("pod".to_owned());
-    }
-    if !containers.is_empty() {
-        let n = containers.len();
-        setters.push(format!(
-            "{} {}",
-            noun(n, "container", "containers"),
-            join_quote(&containers)
-        ));
-    }
-    let detail = format!(
-        "{} set forbidden securityContext.seLinuxOptions: {}",
-        setters.join(" and "),
-        found.describe()
+    let mut detail = setters(
+        pod_bad,
+        &containers,
+        " set forbidden securityContext.seLinuxOptions: ",
     );
+    detail.push_str(&found.describe());
     Some(Forbidden {
         reason: "seLinuxOptions",
         detail,

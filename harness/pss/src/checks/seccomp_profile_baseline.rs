@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CheckEntry;
 use crate::containers::visit;
-use crate::format::{go_quote, join_quote, noun, sorted_unique};
+use crate::format::{go_quote, noun, push_join_quote, setters, sorted_unique};
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 pub(crate) const ENTRIES: &[CheckEntry] = &[CheckEntry::new(0, v1_0), CheckEntry::new(19, v1_19)];
@@ -140,31 +140,20 @@ fn v1_19(_meta: &ObjectMeta, spec: &PodSpec, opts: CheckOptions) -> Option<Forbi
     if pod_bad.is_none() && containers.is_empty() {
         return None;
     }
-    let mut setters: Vec<String> = Vec::with_capacity(2);
     let mut field_errors = Vec::new();
-    if let Some(p) = pod_bad {
-        setters.push("pod".to_owned());
-        if opts.field_errors {
-            field_errors.push(FieldError::forbidden(
-                "spec.securityContext.seccompProfile.type".to_owned(),
-                BadValue::Str(p.type_.clone()),
-            ));
-        }
-    }
-    if !containers.is_empty() {
-        let n = containers.len();
-        setters.push(format!(
-            "{} {}",
-            noun(n, "container", "containers"),
-            join_quote(containers.names())
+    if let (Some(p), true) = (pod_bad, opts.field_errors) {
+        field_errors.push(FieldError::forbidden(
+            "spec.securityContext.seccompProfile.type".to_owned(),
+            BadValue::Str(p.type_.clone()),
         ));
     }
-    field_errors.extend(containers.into_errors());
-    let detail = format!(
-        "{} must not set securityContext.seccompProfile.type to {}",
-        setters.join(" and "),
-        join_quote(&sorted_unique(values)),
+    let mut detail = setters(
+        pod_bad.is_some(),
+        containers.names(),
+        " must not set securityContext.seccompProfile.type to ",
     );
+    push_join_quote(&mut detail, &sorted_unique(values));
+    field_errors.extend(containers.into_errors());
     Some(Forbidden {
         reason: "seccompProfile",
         detail,

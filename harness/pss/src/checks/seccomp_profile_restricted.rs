@@ -17,10 +17,9 @@ use k8s_openapi::api::core::v1::{PodSpec, SeccompProfile};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::allow_privilege_escalation::is_windows;
-use super::run_as_non_root::{pod_or, setters};
 use super::{CheckEntry, CheckId};
 use crate::containers::visit;
-use crate::format::{push_join_quote, sorted_unique};
+use crate::format::{pod_or, push_join_quote, setters, sorted_unique};
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 const OVERRIDES: &[CheckId] = &[CheckId::SeccompProfileBaseline];

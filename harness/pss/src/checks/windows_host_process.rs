@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CheckEntry;
 use crate::containers::visit;
-use crate::format::{join_quote, noun};
+use crate::format::setters;
 use crate::result::{BadValue, CheckOptions, FieldError, Forbidden, Violations};
 
 pub(crate) const ENTRIES: &[CheckEntry] = &[CheckEntry::new(0, v1_0)];
@@ -45,30 +45,19 @@ fn v1_0(_meta: &ObjectMeta, spec: &PodSpec, opts: CheckOptions) -> Option<Forbid
     if !pod_bad && containers.is_empty() {
         return None;
     }
-    let mut setters: Vec<String> = Vec::with_capacity(2);
     let mut field_errors = Vec::new();
-    if pod_bad {
-        setters.push("pod".to_owned());
-        if opts.field_errors {
-            field_errors.push(FieldError::forbidden(
-                "spec.securityContext.windowsOptions.hostProcess".to_owned(),
-                BadValue::Bool(true),
-            ));
-        }
-    }
-    if !containers.is_empty() {
-        let n = containers.len();
-        setters.push(format!(
-            "{} {}",
-            noun(n, "container", "containers"),
-            join_quote(containers.names())
+    if pod_bad && opts.field_errors {
+        field_errors.push(FieldError::forbidden(
+            "spec.securityContext.windowsOptions.hostProcess".to_owned(),
+            BadValue::Bool(true),
         ));
     }
-    field_errors.extend(containers.into_errors());
-    let detail = format!(
-        "{} must not set securityContext.windowsOptions.hostProcess=true",
-        setters.join(" and ")
+    let detail = setters(
+        pod_bad,
+        containers.names(),
+        " must not set securityContext.windowsOptions.hostProcess=true",
     );
+    field_errors.extend(containers.into_errors());
     Some(Forbidden {
         reason: "hostProcess",
         detail,
