@@ -731,39 +731,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn quoting_choices() {
-        assert_eq!(marshal(&doc("p", &[("r", "")]), true), "p:\n  r: \"\"\n");
-        assert_eq!(
-            marshal(&doc("p", &[("r", "true")]), true),
-            "p:\n  r: \"true\"\n"
-        );
-        assert_eq!(
-            marshal(&doc("p", &[("r", "80")]), true),
-            "p:\n  r: \"80\"\n"
-        );
-        assert_eq!(marshal(&doc("p", &[("1", "x")]), true), "p:\n  \"1\": x\n");
-        assert_eq!(
-            marshal(&doc("p", &[("r", "tab\there")]), true),
-            "p:\n  r: \"tab\\there\"\n"
-        );
-        assert_eq!(
-            marshal(&doc("p", &[("r", "- x")]), true),
-            "p:\n  r: '- x'\n"
-        );
-        assert_eq!(
-            marshal(&doc("p", &[("r", "a # b")]), true),
-            "p:\n  r: 'a # b'\n"
-        );
-        assert_eq!(marshal(&doc("p", &[("r", "a#b")]), true), "p:\n  r: a#b\n");
-        assert_eq!(
-            marshal(&doc("p", &[("r", "trailing ")]), true),
-            "p:\n  r: 'trailing '\n"
-        );
-        assert_eq!(
-            marshal(&doc("p", &[("r", "emoji \u{1F600}")]), true),
-            "p:\n  r: \"emoji \\U0001F600\"\n"
-        );
+    #[rstest]
+    #[case::empty("r", "", "p:\n  r: \"\"\n")]
+    #[case::bool_like("r", "true", "p:\n  r: \"true\"\n")]
+    #[case::int_like("r", "80", "p:\n  r: \"80\"\n")]
+    #[case::int_like_key("1", "x", "p:\n  \"1\": x\n")]
+    #[case::tab("r", "tab\there", "p:\n  r: \"tab\\there\"\n")]
+    #[case::dash("r", "- x", "p:\n  r: '- x'\n")]
+    #[case::comment("r", "a # b", "p:\n  r: 'a # b'\n")]
+    #[case::hash_inside("r", "a#b", "p:\n  r: a#b\n")]
+    #[case::trailing_space("r", "trailing ", "p:\n  r: 'trailing '\n")]
+    #[case::astral("r", "emoji \u{1F600}", "p:\n  r: \"emoji \\U0001F600\"\n")]
+    fn quoting_choices(#[case] key: &str, #[case] value: &str, #[case] want: &str) {
+        assert_eq!(marshal(&doc("p", &[(key, value)]), true), want);
     }
 
     #[test]
