@@ -12,8 +12,11 @@ use crate::workload::Workload;
 pub struct Defaulting {
     /// A volume with no source gets `emptyDir: {}` (core/v1 `SetDefaults_Volume`).
     pub empty_dir_for_sourceless_volumes: bool,
-    /// With `hostNetwork: true`, an unset `hostPort` defaults to `containerPort`
-    /// (core/v1 `SetDefaults_PodSpec`, containers and init containers).
+    /// Pods only: with `hostNetwork: true`, an unset `hostPort` defaults to
+    /// `containerPort` (core/v1 `SetDefaults_PodSpec`, containers and init containers).
+    /// Pod templates are left alone since Kubernetes 1.28 (feature gate
+    /// `DefaultHostNetworkHostPortsInPodTemplates`, off by default), as a live v1.37 API
+    /// server confirms: a Deployment's template keeps its unset hostPorts.
     pub host_port_from_container_port: bool,
     /// Pods only: AppArmor annotations and fields are synchronised on create
     /// (pod strategy `applyAppArmorVersionSkew`, Kubernetes 1.30+).
@@ -37,16 +40,20 @@ impl Defaulting {
 
     /// Apply the enabled steps to a workload in place.
     pub fn apply(&self, workload: &mut Workload) {
+        let is_pod = matches!(workload, Workload::Pod(_));
         if let Some(spec) = workload.pod_spec_mut() {
-            self.apply_to_spec(spec);
+            self.apply_volumes(spec);
+            if is_pod {
+                self.apply_host_ports(spec);
+            }
         }
         if let (true, Workload::Pod(pod)) = (self.app_armor_annotations_to_fields, workload) {
             crate::app_armor_skew::apply(pod);
         }
     }
 
-    /// The spec-level steps (shared by pods and templates).
-    pub fn apply_to_spec(&self, spec: &mut PodSpec) {
+    /// The volume step (pods and templates).
+    fn apply_volumes(&self, spec: &mut PodSpec) {
         if self.empty_dir_for_sourceless_volumes {
             for volume in spec.volumes.iter_mut().flatten() {
                 if has_no_source(volume) {
@@ -54,6 +61,10 @@ impl Defaulting {
                 }
             }
         }
+    }
+
+    /// The host-port step (pods only).
+    fn apply_host_ports(&self, spec: &mut PodSpec) {
         if self.host_port_from_container_port && spec.host_network == Some(true) {
             let init = spec.init_containers.iter_mut().flatten();
             for container in spec.containers.iter_mut().chain(init) {
@@ -125,6 +136,26 @@ mod tests {
                 .unwrap()[0]
                 .host_port,
             None
+        );
+    }
+
+    #[test]
+    fn templates_keep_their_unset_host_ports() {
+        let mut w = Workload::from_value(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"selector": {}, "template": {"spec": {"hostNetwork": true,
+                "containers": [{"name": "c", "ports": [{"containerPort": 80}]}],
+                "volumes": [{"name": "v"}]}}}}))
+        .unwrap();
+        Defaulting::API_SERVER.apply(&mut w);
+        let spec = w.pod_template().unwrap().spec;
+        assert_eq!(
+            spec.containers[0].ports.as_ref().unwrap()[0].host_port,
+            None
+        );
+        assert!(
+            spec.volumes.as_ref().unwrap()[0].empty_dir.is_some(),
+            "volumes are still defaulted in templates"
         );
     }
 }
