@@ -50,6 +50,12 @@ pub enum Command {
     /// Serve a profile's engine as an HTTPS validating admission webhook (AdmissionReview
     /// v1 at /validate); prints the endpoint URL on stdout.
     Serve(ServeArgs),
+    /// Remove what earlier cluster runs left (namespaces, RuntimeClasses and webhook
+    /// configurations labelled as the harness's).
+    Clean(crate::cli_cluster::CleanArgs),
+    /// Start a local control plane (etcd + kube-apiserver on loopback), write its
+    /// kubeconfig, and serve until SIGINT/SIGTERM.
+    ControlPlane(crate::cli_cluster::ControlPlaneArgs),
 }
 
 /// Where the cases are.
@@ -120,7 +126,8 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// in-process: the profile's own engine; webhook: a live admission webhook
-    /// (AdmissionReview v1 over HTTPS at --webhook-url), judged by the profile's
+    /// (AdmissionReview v1 over HTTPS at --webhook-url); cluster: a live API server
+    /// (server-side dry runs, see --cluster). Live targets are judged by the profile's
     /// expectations and goldens (one profile per run).
     #[arg(long = "target", id = "target", value_enum, default_value_t = TargetKind::InProcess)]
     pub target_kind: TargetKind,
@@ -136,12 +143,15 @@ pub struct TargetArgs {
     /// Seconds to wait for each webhook answer.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub webhook_timeout: f64,
+    #[command(flatten)]
+    pub cluster: crate::cli_cluster::ClusterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetKind {
     InProcess,
     Webhook,
+    Cluster,
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +305,8 @@ pub fn main() -> ExitCode {
         Command::Coverage(args) => cmd_coverage(&args),
         Command::Upstream(args) => cmd_upstream(&args),
         Command::Serve(args) => cmd_serve(&args),
+        Command::Clean(args) => crate::cli_cluster::cmd_clean(&args),
+        Command::ControlPlane(args) => crate::cli_cluster::cmd_control_plane(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -369,11 +381,11 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     let suite = loader::load(&plan.paths, plan.root.as_deref())?;
     let default_golden = plan.golden.clone();
     let filter = run_filter(args)?;
-    let policies = DefaultPolicies::for_run(&args.policy, plan.root.as_deref())?;
+    let policy_files = served_policies(args, plan.root.as_deref())?;
+    let policies = DefaultPolicies::for_run(&policy_files, plan.root.as_deref())?;
     let targets = Targets::in_process(&args.profile)
         .map_err(Error::Usage)?
         .with_policies(policies);
-    let targets = with_live_target(targets, &args.profile, &args.target)?;
     let golden_dir = args
         .golden
         .clone()
@@ -390,14 +402,40 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         &filter,
         args.goldens != GoldenArg::Skip,
     );
-    // A webhook's trials mostly wait on the network: keep more of them in flight.
+    let (targets, cluster) =
+        with_live_target(targets, &args.profile, &args.target, &items, &policy_files)?;
+    let described = match &cluster {
+        Some(c) => Some(c.session.description.clone()),
+        None if args.target.target_kind == TargetKind::Webhook => args
+            .profile
+            .first()
+            .and_then(|p| targets.get(p))
+            .map(|t| t.describe()),
+        None => None,
+    };
+    if let Some(target) = &described {
+        eprintln!("target: {target}");
+    }
+    // A live target's trials mostly wait on the network: keep more of them in flight.
     let per_core = match args.target.target_kind {
         TargetKind::InProcess => 1,
-        TargetKind::Webhook => 4,
+        TargetKind::Webhook | TargetKind::Cluster => 4,
     };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from) * per_core);
+    let progress = (args.target.target_kind != TargetKind::InProcess).then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(items.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} trials, {per_sec}, eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
     let results = run::run_items(
         &items,
         &targets,
@@ -405,13 +443,21 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
             jobs,
             golden_dir,
             golden_mode,
+            progress: progress.clone(),
         },
     );
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let cleanup = cluster.map(crate::cli_cluster::ClusterRun::finish);
     let summary = Summary::of(&results);
+    let target = described.as_deref();
     let rendered = match args.format {
-        RunFormat::Human => report::human(&results, args.output.is_none()),
-        RunFormat::Json => report::json(&results),
-        RunFormat::Junit => report::junit(&results).map_err(|e| Error::Usage(e.to_string()))?,
+        RunFormat::Human => report::human(&results, args.output.is_none(), target),
+        RunFormat::Json => report::json(&results, target),
+        RunFormat::Junit => {
+            report::junit(&results, target).map_err(|e| Error::Usage(e.to_string()))?
+        }
     };
     emit(&rendered, args.output.as_deref())?;
     let to_stderr = args.output.is_some() || args.format != RunFormat::Human;
@@ -419,11 +465,57 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         eprintln!("{summary}");
     }
     let coverage_gaps = args.coverage && print_coverage(&suite, to_stderr)?;
-    Ok(u8::from(summary.failed > 0 || coverage_gaps))
+    let unclean = match cleanup {
+        Some(Err(e)) => {
+            eprintln!("pss-harness: {e}");
+            true
+        }
+        _ => false,
+    };
+    Ok(u8::from(summary.failed > 0 || coverage_gaps || unclean))
+}
+
+/// The Kyverno policy files of the run: `--policy`; with `--serve-webhook` under a
+/// Kyverno profile and no `--policy`, the bundled policy of the one `--level` (a served
+/// engine runs one policy set, and the expectations must use the same).
+fn served_policies(args: &RunArgs, root: Option<&Path>) -> Result<Vec<PathBuf>, Error> {
+    let kyverno = args.profile.iter().any(|p| p.kyverno_line().is_some());
+    if !args.policy.is_empty() || !args.target.cluster.serve_webhook || !kyverno {
+        return Ok(args.policy.clone());
+    }
+    match (&args.level[..], root) {
+        ([level], Some(root)) => Ok(vec![root.join(format!("policies/{level}-policy.yaml"))]),
+        _ => Err(Error::Usage(
+            "--serve-webhook under a Kyverno profile serves one policy set: pass --policy \
+             FILE... or exactly one --level"
+                .into(),
+        )),
+    }
+}
+
+/// Replace the profile's in-process target with `--target webhook` or `cluster`.
+fn with_live_target(
+    targets: Targets,
+    profiles: &[Profile],
+    args: &TargetArgs,
+    items: &[run::Item],
+    policy_files: &[PathBuf],
+) -> Result<(Targets, Option<crate::cli_cluster::ClusterRun>), Error> {
+    if args.target_kind == TargetKind::Cluster {
+        let [profile] = profiles else {
+            return Err(Error::Usage(
+                "--target cluster runs one profile: give exactly one --profile".into(),
+            ));
+        };
+        let cluster = crate::cli_cluster::start(&args.cluster, profile, items, policy_files)?;
+        let target = Box::new(std::sync::Arc::clone(&cluster.session.target));
+        return Ok((targets.with(profile.clone(), target), Some(cluster)));
+    }
+    with_webhook_target(targets, profiles, args).map(|t| (t, None))
 }
 
 /// Replace the profile's in-process target with `--target webhook`.
-fn with_live_target(
+fn with_webhook_target(
     targets: Targets,
     profiles: &[Profile],
     args: &TargetArgs,
@@ -460,7 +552,7 @@ fn with_live_target(
         Profile::Psa => Flavour::Psa,
         Profile::Kyverno { .. } => Flavour::Kyverno,
     };
-    let target = WebhookTarget::new(&options, flavour).map_err(|e| Error::Usage(e.0))?;
+    let target = WebhookTarget::new(&options, flavour).map_err(|e| Error::Usage(e.to_string()))?;
     Ok(targets.with(profile.clone(), Box::new(target)))
 }
 

@@ -135,10 +135,16 @@ fn golden_trial(
     Trial::test(name, move || {
         let target = targets
             .for_case(&profile, &case)
-            .map_err(|e| Failed::from(e.0))?;
-        let body =
-            run::golden_body(target.get(), &case, &profile).map_err(|e| Failed::from(e.0))?;
-        golden::assert_with_insta(&golden_dir, &profile, &case, &body);
+            .map_err(|e| Failed::from(e.to_string()))?;
+        let body = run::golden_body(target.get(), &case, &profile)
+            .map_err(|e| Failed::from(e.to_string()))?;
+        if !body.is_complete() {
+            return Err(Failed::from(format!(
+                "the in-process target left scenarios out: {}",
+                body.omitted_summary()
+            )));
+        }
+        golden::assert_with_insta(&golden_dir, &profile, &case, &body.text);
         Ok(())
     })
 }

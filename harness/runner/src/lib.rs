@@ -21,6 +21,8 @@ pub mod check;
 pub mod check_admission;
 pub mod check_kyverno;
 pub mod cli;
+pub mod cli_cluster;
+pub mod cluster;
 pub mod control;
 pub mod coverage;
 pub mod error;

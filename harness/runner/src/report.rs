@@ -10,9 +10,13 @@ use similar::{ChangeTag, TextDiff};
 use crate::judge::Problem;
 use crate::run::{Summary, TrialResult, TrialStatus};
 
-/// The human report. `color` adds ANSI styles (the caller strips them for non-terminals).
-pub fn human(results: &[TrialResult], color: bool) -> String {
+/// The human report. `color` adds ANSI styles (the caller strips them for non-terminals);
+/// `target` names what answered (a live target: its endpoint and server version).
+pub fn human(results: &[TrialResult], color: bool, target: Option<&str>) -> String {
     let mut out = String::new();
+    if let Some(target) = target {
+        let _ = writeln!(out, "target: {target}");
+    }
     let mut i = 0;
     while i < results.len() {
         let r = &results[i];
@@ -28,8 +32,36 @@ pub fn human(results: &[TrialResult], color: bool) -> String {
         }
         i += 1;
     }
+    not_applicable(&mut out, results);
     let _ = writeln!(out, "{}", Summary::of(results));
     out
+}
+
+/// The scenarios the target could not express, grouped by reason: the reason, how many,
+/// and the first few trial names.
+fn not_applicable(out: &mut String, results: &[TrialResult]) {
+    let mut by_reason: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for r in results {
+        if let TrialStatus::Skipped { reason } = &r.status
+            && reason.starts_with("not applicable: ")
+        {
+            by_reason.entry(reason.as_str()).or_default().push(r.name());
+        }
+    }
+    if by_reason.is_empty() {
+        return;
+    }
+    let total: usize = by_reason.values().map(Vec::len).sum();
+    let _ = writeln!(out, "{total} not applicable on this target (skipped):");
+    for (reason, names) in by_reason {
+        let _ = writeln!(out, "  {} x {reason}", names.len());
+        for name in names.iter().take(3) {
+            let _ = writeln!(out, "      {name}");
+        }
+        if names.len() > 3 {
+            let _ = writeln!(out, "      ... and {} more", names.len() - 3);
+        }
+    }
 }
 
 /// How many results from the first share its profile, case, version and divergence.
@@ -123,19 +155,26 @@ fn style_segment(color: bool, tag: ChangeTag, emphasised: bool, text: &str) -> S
 }
 
 /// The JSON report: `{"summary": {...}, "trials": [...]}`.
-pub fn json(results: &[TrialResult]) -> String {
-    let value = serde_json::json!({ "summary": Summary::of(results), "trials": results });
+pub fn json(results: &[TrialResult], target: Option<&str>) -> String {
+    let value =
+        serde_json::json!({ "target": target, "summary": Summary::of(results), "trials": results });
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 /// The JUnit report: one suite per profile, one test case per trial (class = case id).
-pub fn junit(results: &[TrialResult]) -> Result<String, quick_junit::SerializeError> {
+pub fn junit(
+    results: &[TrialResult],
+    target: Option<&str>,
+) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("pss-harness");
     let mut profiles: Vec<&str> = results.iter().map(|r| r.profile.as_str()).collect();
     profiles.sort_unstable();
     profiles.dedup();
     for profile in profiles {
         let mut suite = TestSuite::new(profile);
+        if let Some(target) = target {
+            suite.add_property(quick_junit::Property::new("target", target));
+        }
         for r in results.iter().filter(|r| r.profile == profile) {
             let mut tc = TestCase::new(r.id.clone(), junit_status(r));
             tc.set_classname(r.case.clone());
@@ -209,7 +248,7 @@ mod tests {
                 reason: "n/a".into(),
             }),
         ];
-        let text = human(&results, false);
+        let text = human(&results, false, None);
         assert_eq!(
             text,
             "FAIL [psa] baseline/p/c@latest/Pod: message differs
@@ -218,7 +257,7 @@ mod tests {
 1 passed, 1 failed, 1 skipped
 "
         );
-        assert!(human(&results, true).contains("\u{1b}["));
+        assert!(human(&results, true, None).contains("\u{1b}["));
     }
 
     #[test]
@@ -239,13 +278,13 @@ mod tests {
             diverged("CronJob"),
         ];
         assert_eq!(
-            human(&results, false),
+            human(&results, false, None),
             "DIVERGENCE [kyverno@v1.19] baseline/p/c@latest (Pod, Job): why
 DIVERGENCE [kyverno@v1.19] baseline/p/c@latest/CronJob: why
 1 passed, 0 failed, 0 skipped, 3 known divergences
 "
         );
-        let xml = junit(&results).unwrap();
+        let xml = junit(&results, None).unwrap();
         assert!(xml.contains("known divergence: why"), "{xml}");
     }
 
@@ -257,13 +296,13 @@ DIVERGENCE [kyverno@v1.19] baseline/p/c@latest/CronJob: why
                 problems: vec![text_problem()],
             }),
         ];
-        let xml = junit(&results).unwrap();
+        let xml = junit(&results, None).unwrap();
         assert!(xml.contains("<testsuite name=\"psa\" tests=\"2\""), "{xml}");
         assert!(
             xml.contains("<failure message=\"message differs\""),
             "{xml}"
         );
-        let v: serde_json::Value = serde_json::from_str(&json(&results)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json(&results, None)).unwrap();
         assert_eq!(v["summary"]["failed"], 1);
         assert_eq!(v["trials"][1]["status"], "failed");
         assert_eq!(v["trials"][1]["problems"][0]["problem"], "text");

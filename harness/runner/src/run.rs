@@ -37,6 +37,7 @@ pub struct Targets {
 pub enum CaseTarget<'a> {
     Shared(&'a dyn Target),
     Kyverno(InProcessKyverno),
+    Psa(InProcessPsa),
 }
 
 impl CaseTarget<'_> {
@@ -44,6 +45,7 @@ impl CaseTarget<'_> {
         match self {
             CaseTarget::Shared(t) => *t,
             CaseTarget::Kyverno(k) => k,
+            CaseTarget::Psa(p) => p,
         }
     }
 }
@@ -86,14 +88,42 @@ impl Targets {
     /// The target answering `case` for `profile`.
     pub fn for_case(&self, profile: &Profile, case: &Case) -> Result<CaseTarget<'_>, TargetError> {
         if let Some(shared) = self.get(profile) {
+            if case.policies.is_some()
+                && profile.kyverno_line().is_some()
+                && shared.fixed_policies()
+            {
+                return Err(TargetError::NotApplicable(
+                    "the case brings its own Kyverno policies; a live engine runs the ones \
+                     installed in it"
+                        .into(),
+                ));
+            }
             return Ok(CaseTarget::Shared(shared));
         }
         match profile.kyverno_line().filter(|l| self.kyverno.contains(l)) {
             Some(line) => {
-                let policies = self.policies.for_case(case).map_err(TargetError)?;
+                let policies = self.policies.for_case(case).map_err(TargetError::Failed)?;
                 Ok(CaseTarget::Kyverno(InProcessKyverno::new(line, policies)))
             }
-            None => Err(TargetError(format!("no target for profile {profile}"))),
+            None => Err(TargetError::Failed(format!(
+                "no target for profile {profile}"
+            ))),
+        }
+    }
+
+    /// The in-process engine for `case` under `profile`, whatever target the run uses:
+    /// the reference a live target's partial goldens are compared with.
+    pub fn reference_for_case(
+        &self,
+        profile: &Profile,
+        case: &Case,
+    ) -> Result<CaseTarget<'_>, TargetError> {
+        match profile {
+            Profile::Psa => Ok(CaseTarget::Psa(InProcessPsa::default())),
+            Profile::Kyverno { line } => {
+                let policies = self.policies.for_case(case).map_err(TargetError::Failed)?;
+                Ok(CaseTarget::Kyverno(InProcessKyverno::new(*line, policies)))
+            }
         }
     }
 
@@ -115,7 +145,7 @@ impl Targets {
 /// The case's object as `kind` (wrapping a pod into a controller when needed).
 pub fn object_for(case: &Case, kind: Kind) -> Result<Workload, TargetError> {
     manifest::as_kind(&case.object, kind).ok_or_else(|| {
-        TargetError(format!(
+        TargetError::Failed(format!(
             "a {} cannot be expanded into a {kind}",
             case.object.kind()
         ))
@@ -150,31 +180,91 @@ pub fn admit(
     target.admit(&request)
 }
 
-/// The golden body of a case for a profile: every kind and version the profile runs.
+/// A case's golden body for a profile, from one target.
+#[derive(Debug, Clone)]
+pub struct GoldenBody {
+    /// The rendered snapshot body of the scenarios the target expressed.
+    pub text: String,
+    pub entries: Vec<Entry>,
+    /// The scenarios the target cannot express, with the reason.
+    pub omitted: Vec<((Kind, Version), String)>,
+    /// The target could not see audit annotations (an API server), so the body lacks
+    /// the `audit` lines a snapshot of an admission case has.
+    pub audit_unobserved: bool,
+}
+
+impl GoldenBody {
+    /// Whether the body holds every scenario with everything a snapshot pins.
+    pub fn is_complete(&self) -> bool {
+        self.omitted.is_empty() && !self.audit_unobserved
+    }
+}
+
+impl GoldenBody {
+    /// `Pod@v1.37 (reason); ...`, at most five, then a count.
+    pub fn omitted_summary(&self) -> String {
+        let mut parts: Vec<String> = self
+            .omitted
+            .iter()
+            .take(5)
+            .map(|((k, v), why)| format!("{k}@{v} ({why})"))
+            .collect();
+        if self.omitted.len() > 5 {
+            parts.push(format!("and {} more", self.omitted.len() - 5));
+        }
+        parts.join("; ")
+    }
+}
+
+/// The golden lines of one outcome of a case.
+fn golden_lines(case: &Case, outcome: &Outcome) -> Vec<String> {
+    match case.control {
+        Control::Admission => golden::admission_lines(outcome),
+        _ => golden::outcome_lines(outcome),
+    }
+}
+
+/// The golden body of a case for a profile: every kind and version the profile runs, but
+/// those the target cannot express (listed in `omitted`).
 pub fn golden_body(
     target: &dyn Target,
     case: &Case,
     profile: &Profile,
-) -> Result<String, TargetError> {
+) -> Result<GoldenBody, TargetError> {
     let versions = profile.versions(case);
     let kinds = profile.kinds(case);
     let mut entries = Vec::with_capacity(kinds.len() * versions.len());
+    let mut omitted = Vec::new();
+    let mut audit_unobserved = false;
     for kind in kinds {
         let object = object_for(case, kind)?;
         for &version in &versions {
-            let outcome = admit(target, case, version, &object)?;
-            let lines = match case.control {
-                Control::Admission => golden::admission_lines(&outcome),
-                _ => golden::outcome_lines(&outcome),
-            };
-            entries.push(Entry {
-                kind,
-                version,
-                lines,
-            });
+            let outcome = version_applies(target, case, version)
+                .and_then(|()| admit(target, case, version, &object));
+            match outcome {
+                Ok(outcome) => {
+                    audit_unobserved |= outcome.audit_unobserved;
+                    entries.push(Entry {
+                        kind,
+                        version,
+                        lines: golden_lines(case, &outcome),
+                    });
+                }
+                Err(TargetError::NotApplicable(why)) => omitted.push(((kind, version), why)),
+                Err(e) => return Err(e),
+            }
         }
     }
-    Ok(golden::render(case, &entries))
+    let text = match entries.is_empty() {
+        true => String::new(),
+        false => golden::render(case, &entries),
+    };
+    Ok(GoldenBody {
+        text,
+        entries,
+        omitted,
+        audit_unobserved: audit_unobserved && case.control == Control::Admission,
+    })
 }
 
 /// One unit of work.
@@ -244,6 +334,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub golden_dir: PathBuf,
     pub golden_mode: GoldenMode,
+    /// Ticked once per finished item (live runs show it; hidden when not a terminal).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// The result of one trial.
@@ -322,18 +414,53 @@ pub fn run_scenario(targets: &Targets, s: &Scenario, object: Option<&Workload>) 
             return result;
         }
     };
-    let problems = match targets.for_case(&s.profile, &s.case) {
-        Ok(target) => judge_scenario(target.get(), s, expect, object, &mut result),
-        Err(e) => vec![Problem::Target { error: e.0 }],
-    };
-    result.status = match (problems.is_empty(), &expect.divergence) {
-        (false, _) => TrialStatus::Failed { problems },
-        (true, Some(why)) => TrialStatus::KnownDivergence {
-            divergence: why.clone(),
+    let judged = targets
+        .for_case(&s.profile, &s.case)
+        .and_then(|target| judge_scenario(target.get(), s, expect, object, &mut result));
+    result.status = match judged {
+        Err(TargetError::NotApplicable(reason)) => TrialStatus::Skipped {
+            reason: format!("not applicable: {reason}"),
         },
-        (true, None) => TrialStatus::Passed,
+        Err(TargetError::Failed(error)) => TrialStatus::Failed {
+            problems: vec![Problem::Target { error }],
+        },
+        Ok(problems) if !problems.is_empty() => TrialStatus::Failed { problems },
+        Ok(_) => match &expect.divergence {
+            Some(why) => TrialStatus::KnownDivergence {
+                divergence: why.clone(),
+            },
+            None => TrialStatus::Passed,
+        },
     };
     result
+}
+
+/// Whether `target` can judge `case` at `version`: a server older than this harness
+/// cannot run a version newer than its own, and its `latest` is its own minor, which the
+/// case must cover (its expectation is the case's at that minor). A server newer than the
+/// newest known version is judged at the newest known one.
+pub fn version_applies(
+    target: &dyn Target,
+    case: &Case,
+    version: Version,
+) -> Result<(), TargetError> {
+    let Some(server) = target.server_minor() else {
+        return Ok(());
+    };
+    match version {
+        Version::V1(minor) if minor > u64::from(server) => Err(TargetError::NotApplicable(
+            format!("the scenario is pinned at {version}, newer than the server (v1.{server})"),
+        )),
+        Version::Latest
+            if server < pss::version::NEWEST_MINOR
+                && !case.versions.contains(&Version::V1(u64::from(server))) =>
+        {
+            Err(TargetError::NotApplicable(format!(
+                "latest is v1.{server} on this server, a version the case does not cover"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Admit the scenario's object and judge the outcome; for Kyverno also which rules failed
@@ -344,31 +471,29 @@ fn judge_scenario(
     expect: &Expectation,
     object: Option<&Workload>,
     result: &mut TrialResult,
-) -> Vec<Problem> {
+) -> Result<Vec<Problem>, TargetError> {
+    version_applies(target, &s.case, s.version)?;
     let outcome = match object {
         Some(o) => admit(target, &s.case, s.version, o),
         None => object_for(&s.case, s.kind).and_then(|o| admit(target, &s.case, s.version, &o)),
-    };
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(e) => return vec![Problem::Target { error: e.0 }],
-    };
+    }?;
     result.message = judge::subject_message(&outcome).map(str::to_owned);
     let mut problems = judge::judge(s, expect, &outcome);
     if problems.is_empty() && s.profile.denies_controllers() {
         let pod = match judge::needs_pod_rules(s, expect) {
-            true => match admit(target, &s.case, s.version, &s.case.object) {
-                Ok(pod) => Some(pod),
-                Err(e) => return vec![Problem::Target { error: e.0 }],
-            },
+            true => Some(admit(target, &s.case, s.version, &s.case.object)?),
             false => None,
         };
         problems.extend(judge::kyverno_rules(s, expect, &outcome, pod.as_ref()));
     }
-    problems
+    Ok(problems)
 }
 
-/// Compare (and per `mode`, write) a case's golden snapshot.
+/// Compare (and per `mode`, write) a case's golden snapshot. When the target cannot
+/// express some of the case's scenarios (a cluster), the snapshot cannot be compared as a
+/// whole: the target's messages for the scenarios it can express are compared with the
+/// in-process engine's for the same scenarios (which the full snapshot pins), and the
+/// result says how many were left out.
 pub fn run_golden(
     targets: &Targets,
     case: &Case,
@@ -388,13 +513,88 @@ pub fn run_golden(
         .for_case(profile, case)
         .and_then(|t| golden_body(t.get(), case, profile));
     let problem = match body {
-        Ok(body) => compare_golden(case, profile, &body, opts),
-        Err(e) => Some(Problem::Target { error: e.0 }),
+        Ok(body) if body.is_complete() => compare_golden(case, profile, &body.text, opts),
+        Ok(body) if body.text.is_empty() => {
+            result.status = TrialStatus::Skipped {
+                reason: format!("not applicable: {}", body.omitted[0].1),
+            };
+            return result;
+        }
+        Ok(body) => {
+            let mut note = format!(
+                "compared {} of {} scenarios with the in-process engine",
+                body.entries.len(),
+                body.entries.len() + body.omitted.len()
+            );
+            if !body.omitted.is_empty() {
+                note.push_str(&format!("; left out: {}", body.omitted_summary()));
+            }
+            if body.audit_unobserved {
+                note.push_str("; audit annotations not observable");
+            }
+            result.message = Some(note);
+            compare_partial(targets, case, profile, &body)
+        }
+        Err(TargetError::NotApplicable(reason)) => {
+            result.status = TrialStatus::Skipped {
+                reason: format!("not applicable: {reason}"),
+            };
+            return result;
+        }
+        Err(e) => Some(Problem::Target {
+            error: e.to_string(),
+        }),
     };
     if let Some(p) = problem {
         result.status = TrialStatus::Failed { problems: vec![p] };
     }
     result
+}
+
+/// A partial golden body against the in-process engine's over the same scenarios.
+fn compare_partial(
+    targets: &Targets,
+    case: &Case,
+    profile: &Profile,
+    body: &GoldenBody,
+) -> Option<Problem> {
+    let reference = match targets.reference_for_case(profile, case) {
+        Ok(r) => r,
+        Err(e) => {
+            return Some(Problem::Target {
+                error: e.to_string(),
+            });
+        }
+    };
+    let mut entries = Vec::with_capacity(body.entries.len());
+    for (kind, version) in body.entries.iter().map(|e| (e.kind, e.version)) {
+        let outcome = object_for(case, kind)
+            .and_then(|o| admit(reference.get(), case, version, &o))
+            .map(|mut o| {
+                if body.audit_unobserved {
+                    o.audit_annotations.clear();
+                }
+                golden_lines(case, &o)
+            });
+        match outcome {
+            Ok(lines) => entries.push(Entry {
+                kind,
+                version,
+                lines,
+            }),
+            Err(e) => {
+                return Some(Problem::Target {
+                    error: format!("in-process reference: {e}"),
+                });
+            }
+        }
+    }
+    let expected = golden::render(case, &entries);
+    (!golden::same_body(&expected, &body.text)).then(|| Problem::Golden {
+        path: format!("(in-process {profile} messages for the same scenarios)"),
+        expected: Some(expected),
+        actual: body.text.clone(),
+    })
 }
 
 fn compare_golden(
@@ -466,6 +666,9 @@ fn run_chunk(items: &[Item], targets: &Targets, opts: &RunOptions) -> Vec<TrialR
             Item::Golden { case, profile } => {
                 out.push(guarded(item, || run_golden(targets, case, profile, opts)));
             }
+        }
+        if let Some(progress) = &opts.progress {
+            progress.inc(1);
         }
     }
     out
@@ -583,6 +786,7 @@ cases:
             jobs: 2,
             golden_dir: dir.to_path_buf(),
             golden_mode: GoldenMode::Check,
+            progress: None,
         }
     }
 
@@ -668,7 +872,7 @@ cases:
         let s = suite();
         let err = targets.for_case(&k, &s.cases[0]).err().unwrap();
         assert!(
-            err.0
+            err.message()
                 .starts_with("no Kyverno policy for case baseline/t/denied"),
             "{err}"
         );

@@ -234,11 +234,59 @@ impl Server {
     }
 }
 
-/// The routes: `POST /validate`.
+/// The routes: `POST /validate`, and for an API server that registers Kyverno's two
+/// webhooks as Kyverno does, `POST /validate/fail` and `/validate/ignore`: each denies only
+/// what its webhook (`validate.kyverno.svc-fail` or `-ignore`) would deny, and allows the
+/// rest, so the API server names the right webhook.
 pub fn router(engine: Arc<Engine>) -> axum::Router {
     axum::Router::new()
         .route("/validate", axum::routing::post(validate))
+        .route(
+            "/validate/fail",
+            axum::routing::post(
+                |state: State<Arc<Engine>>, headers: HeaderMap, body: Bytes| async move {
+                    validate_as(state, headers, body, kyverno::blocked::WEBHOOK_FAIL).await
+                },
+            ),
+        )
+        .route(
+            "/validate/ignore",
+            axum::routing::post(
+                |state: State<Arc<Engine>>, headers: HeaderMap, body: Bytes| async move {
+                    validate_as(state, headers, body, kyverno::blocked::WEBHOOK_IGNORE).await
+                },
+            ),
+        )
         .with_state(engine)
+}
+
+/// `validate`, answering for one of Kyverno's webhooks: a denial another webhook would
+/// give becomes an allowed answer (same uid, no message).
+async fn validate_as(
+    state: State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+    webhook: &str,
+) -> Response {
+    let response = validate(state, headers, body).await;
+    let denier = response
+        .headers()
+        .get(WEBHOOK_NAME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match denier {
+        Some(name) if name != webhook => {
+            let (_, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, 8 << 20)
+                .await
+                .unwrap_or_default();
+            let mut review: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let uid = review["response"]["uid"].clone();
+            review["response"] = json!({"uid": uid, "allowed": true});
+            Json(review).into_response()
+        }
+        _ => response,
+    }
 }
 
 /// A bad request: HTTP 400 with a JSON error.
@@ -455,7 +503,7 @@ fn admit(
         admission_config: engine.config.as_ref(),
         namespace_request: ns,
     };
-    engine.target.admit(&admission).map_err(|e| e.0)
+    engine.target.admit(&admission).map_err(|e| e.to_string())
 }
 
 /// The AdmissionReview answer (and, for Kyverno, the denying webhook's name).

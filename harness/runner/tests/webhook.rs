@@ -81,6 +81,7 @@ fn both(
         jobs: 2,
         golden_dir: layout.golden.clone(),
         golden_mode: GoldenMode::Check,
+        progress: None,
     };
     let expected = Summary::of(&run::run_items(&items, &in_process, &opts));
     let results = run::run_items(&items, &live, &opts);
@@ -300,10 +301,16 @@ fn the_binary_serves_and_runs_against_itself() {
     let text = String::from_utf8_lossy(&live.stdout);
     assert_eq!(live.status.code(), Some(0), "{text}");
     let in_process = pss(&["run", "--cases", cases]);
-    assert_eq!(text, String::from_utf8_lossy(&in_process.stdout));
+    let summary = "82 passed, 0 failed, 0 skipped\n";
     assert_eq!(
-        text, "82 passed, 0 failed, 0 skipped\n",
+        String::from_utf8_lossy(&in_process.stdout),
+        summary,
         "9 kinds x 9 versions, 1 golden"
+    );
+    // A live report names what it ran against, then says exactly what in-process says.
+    assert_eq!(
+        text,
+        format!("target: webhook {url} (psa texts)\n{summary}")
     );
     let untrusted = pss(&[
         "run",

@@ -50,7 +50,7 @@ impl Target for InProcessKyverno {
 
     fn admit(&self, request: &AdmissionRequest<'_>) -> Result<Outcome, TargetError> {
         if let Some(refusal) = self.policies.refusal(self.line) {
-            return Err(TargetError(format!(
+            return Err(TargetError::Failed(format!(
                 "kyverno@{} does not admit the policy ({}): {refusal}",
                 self.line,
                 self.policies.label()

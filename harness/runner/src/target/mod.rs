@@ -117,6 +117,10 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// Audit annotations (keys without the `pod-security.kubernetes.io/` prefix).
     pub audit_annotations: BTreeMap<String, String>,
+    /// The target cannot see audit annotations (an API server keeps them in its audit
+    /// log): `audit_annotations` is empty for that reason, and is not compared.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub audit_unobserved: bool,
     /// The failing checks behind the message, when the target knows them (in-process).
     /// A live target leaves this empty and the judge parses the message instead.
     pub violations: Vec<Violation>,
@@ -172,10 +176,32 @@ impl Outcome {
     }
 }
 
-/// A target could not answer (unreachable, bad response, unsupported request).
+/// A target did not answer a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct TargetError(pub String);
+pub enum TargetError {
+    /// It could not (unreachable, a bad response, an unsupported request): the trial fails.
+    #[error("{0}")]
+    Failed(String),
+    /// It cannot express this request (a cluster whose server rejects the object before
+    /// admission, or runs an older policy version): the trial is reported as not
+    /// applicable, with the reason, never as a pass.
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
+}
+
+impl TargetError {
+    /// A failure with this message.
+    pub fn failed(message: impl Into<String>) -> Self {
+        TargetError::Failed(message.into())
+    }
+
+    /// The message without the kind.
+    pub fn message(&self) -> &str {
+        match self {
+            TargetError::Failed(m) | TargetError::NotApplicable(m) => m,
+        }
+    }
+}
 
 /// Anything that answers admission requests.
 pub trait Target: Send + Sync {
@@ -183,4 +209,17 @@ pub trait Target: Send + Sync {
     fn describe(&self) -> String;
 
     fn admit(&self, request: &AdmissionRequest<'_>) -> Result<Outcome, TargetError>;
+
+    /// A live PSA server's own minor version, when this target is one (a cluster): it
+    /// evaluates `latest` at that minor and cannot run newer versions. `None`: the target
+    /// knows every version (in-process, or an engine that evaluates at its policy's).
+    fn server_minor(&self) -> Option<u32> {
+        None
+    }
+
+    /// Whether the target's Kyverno engine runs the policies installed in it, whatever a
+    /// case names (a live cluster): cases with their own `policies` cannot run there.
+    fn fixed_policies(&self) -> bool {
+        false
+    }
 }

@@ -93,7 +93,9 @@ impl WebhookTarget {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| TargetError(format!("cannot start the webhook client runtime: {e}")))?;
+            .map_err(|e| {
+                TargetError::Failed(format!("cannot start the webhook client runtime: {e}"))
+            })?;
         Self::with_runtime(options, flavour, Arc::new(runtime))
     }
 
@@ -104,7 +106,7 @@ impl WebhookTarget {
         runtime: Arc<tokio::runtime::Runtime>,
     ) -> Result<Self, TargetError> {
         install_crypto_provider();
-        let fail = |what: String| TargetError(format!("webhook {}: {what}", options.url));
+        let fail = |what: String| TargetError::Failed(format!("webhook {}: {what}", options.url));
         if !options.url.starts_with("https://") {
             return Err(fail("the URL must start with https://".into()));
         }
@@ -232,7 +234,7 @@ impl Target for WebhookTarget {
     fn admit(&self, request: &AdmissionRequest<'_>) -> Result<Outcome, TargetError> {
         let uid = self.uid();
         let review = review(request, &uid);
-        let fail = |what: String| TargetError(format!("webhook {}: {what}", self.url));
+        let fail = |what: String| TargetError::Failed(format!("webhook {}: {what}", self.url));
         let reply = self
             .runtime
             .block_on(self.post(&review, side_headers(request)))

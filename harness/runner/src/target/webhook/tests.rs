@@ -365,11 +365,11 @@ impl Garbage {
             .admit(&AdmissionRequest::create(&object, "default", &labels))
             .unwrap_err();
         assert!(
-            err.0
+            err.to_string()
                 .starts_with(&format!("webhook https://{}{path}: ", self.addr)),
             "{err}"
         );
-        err.0
+        err.to_string()
     }
 }
 
@@ -402,7 +402,10 @@ fn every_garbage_answer_is_an_error_naming_the_endpoint() {
     }
     // A server certificate the client does not trust (platform roots only).
     let untrusted = server.target("/ok", None).admit(&request).unwrap_err();
-    assert!(untrusted.0.contains("cannot connect"), "{untrusted}");
+    assert!(
+        untrusted.message().contains("cannot connect"),
+        "{untrusted}"
+    );
     let other_ca = crate::serve::self_signed(&["127.0.0.1".to_owned()]).unwrap();
     let other = server.dir.path().join("other.pem");
     std::fs::write(&other, other_ca.ca_pem).unwrap();
@@ -410,8 +413,11 @@ fn every_garbage_answer_is_an_error_naming_the_endpoint() {
         .target("/ok", Some(&other))
         .admit(&request)
         .unwrap_err();
-    assert!(wrong.0.contains("cannot connect"), "{wrong}");
-    assert!(wrong.0.to_lowercase().contains("certificate"), "{wrong}");
+    assert!(wrong.message().contains("cannot connect"), "{wrong}");
+    assert!(
+        wrong.message().to_lowercase().contains("certificate"),
+        "{wrong}"
+    );
     // Skipping verification accepts it.
     let insecure = WebhookOptions {
         url: format!("https://{}/ok", server.addr),
@@ -445,7 +451,7 @@ fn refused_connections_and_bad_options_are_errors() {
         .admit(&AdmissionRequest::create(&object, "default", &labels))
         .unwrap_err();
     assert!(
-        err.0.starts_with(&format!(
+        err.to_string().starts_with(&format!(
             "webhook https://127.0.0.1:{port}/validate: cannot connect"
         )),
         "{err}"
@@ -455,7 +461,11 @@ fn refused_connections_and_bad_options_are_errors() {
         ..options.clone()
     };
     let err = WebhookTarget::new(&http, Flavour::Psa).err().unwrap();
-    assert!(err.0.ends_with("the URL must start with https://"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("the URL must start with https://"),
+        "{err}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let not_pem = dir.path().join("ca.pem");
     std::fs::write(&not_pem, "not a certificate").unwrap();
@@ -464,5 +474,5 @@ fn refused_connections_and_bad_options_are_errors() {
         ..options
     };
     let err = WebhookTarget::new(&bad_ca, Flavour::Psa).err().unwrap();
-    assert!(err.0.contains("ca.pem"), "{err}");
+    assert!(err.to_string().contains("ca.pem"), "{err}");
 }
