@@ -413,7 +413,10 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
             .map(|t| t.describe()),
         None => None,
     };
-    if let Some(target) = &described {
+    // The human report on stdout names the target itself; other reports go to a file or
+    // are machine-read, so the terminal learns it here.
+    let report_names_target = args.format == RunFormat::Human && args.output.is_none();
+    if let Some(target) = described.as_ref().filter(|_| !report_names_target) {
         eprintln!("target: {target}");
     }
     // A live target's trials mostly wait on the network: keep more of them in flight.

@@ -69,6 +69,11 @@ pub struct ClusterArgs {
     /// Retries of a transient failure (429, 5xx, a reset connection), with backoff.
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
+    /// Seconds the cluster's namespace controller gets to delete the run's namespaces
+    /// before the harness empties and finalizes them itself (default: 30; 0 for a local
+    /// control plane, which has no controller manager; use 0 for envtest-like clusters).
+    #[arg(long, value_name = "SECS")]
+    pub namespace_grace: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,13 +92,20 @@ pub struct ClusterRun {
 impl ClusterRun {
     /// End the run: clean up, then stop the webhook; an error when something was left.
     pub fn finish(self) -> Result<(), String> {
+        let run_id = self.session.run_id.clone();
         let report = self.session.finish();
         if let Some(webhook) = self.webhook {
             webhook.shutdown();
         }
         match report.is_clean() {
             true => Ok(()),
-            false if report.kept => Ok(()),
+            false if report.kept => {
+                eprintln!(
+                    "kept (--keep): namespaces {}; `pss-harness clean --run {run_id}` removes them",
+                    report.namespaces_left.join(", ")
+                );
+                Ok(())
+            }
             false => Err(format!(
                 "cleanup incomplete: namespaces left {:?}, errors {:?} (pss-harness clean \
                  removes them)",
@@ -163,6 +175,7 @@ pub fn start(
         keep: args.keep,
         install: args.install.iter().cloned().chain(install).collect(),
         install_timeout: Duration::from_secs(args.install_timeout),
+        namespace_grace: args.namespace_grace.map(Duration::from_secs),
     };
     let session = Session::start(&options).map_err(Error::Usage)?;
     Ok(ClusterRun { session, webhook })
@@ -273,6 +286,10 @@ pub struct CleanArgs {
     pub protect: Vec<String>,
     #[arg(long)]
     pub force: bool,
+    /// Seconds the namespace controller gets before the harness finalizes the namespaces
+    /// itself (0 for a cluster without a controller manager).
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub namespace_grace: u64,
 }
 
 /// `clean`: delete the namespaces, RuntimeClasses and webhook configurations labelled as
@@ -287,7 +304,12 @@ pub fn cmd_clean(args: &CleanArgs) -> Result<u8, Error> {
     let removed = runtime.block_on(async {
         let config = kube_config(args).await?;
         let api = Api::new(config, Pacing::default()).map_err(|e| e.to_string())?;
-        session::clean_labelled(&api, args.run.as_deref()).await
+        session::clean_labelled(
+            &api,
+            args.run.as_deref(),
+            Duration::from_secs(args.namespace_grace),
+        )
+        .await
     });
     let removed = removed.map_err(Error::Usage)?;
     let mut out = std::io::stdout();

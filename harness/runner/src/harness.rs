@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use libtest_mimic::{Failed, Trial};
+use libtest_mimic::{Completion, Failed, Trial};
 
 use crate::case::Case;
 use crate::golden;
@@ -112,13 +112,14 @@ pub fn trials(suite: &Suite, layout: &Layout, profiles: &[Profile]) -> Vec<Trial
 fn scenario_trial(s: Scenario, targets: Arc<Targets>, skipped: bool) -> Trial {
     let name = s.id();
     let kind = s.profile.name();
-    Trial::test(name, move || {
+    Trial::ignorable_test(name, move || {
         let result = run::run_scenario(&targets, &s, None);
         match result.status {
             TrialStatus::Failed { problems } => Err(Failed::from(describe(&problems))),
-            TrialStatus::Passed
-            | TrialStatus::KnownDivergence { .. }
-            | TrialStatus::Skipped { .. } => Ok(()),
+            TrialStatus::Passed | TrialStatus::KnownDivergence { .. } => Ok(Completion::Completed),
+            TrialStatus::Skipped { reason } | TrialStatus::NotApplicable { reason, .. } => {
+                Ok(Completion::ignored_with(reason))
+            }
         }
     })
     .with_kind(kind)

@@ -9,6 +9,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::judge::Problem;
 use crate::run::{Summary, TrialResult, TrialStatus};
+use crate::target::Inexpressible;
 
 /// The human report. `color` adds ANSI styles (the caller strips them for non-terminals);
 /// `target` names what answered (a live target: its endpoint and server version).
@@ -28,7 +29,9 @@ pub fn human(results: &[TrialResult], color: bool, target: Option<&str>) -> Stri
                 i += run;
                 continue;
             }
-            TrialStatus::Passed | TrialStatus::Skipped { .. } => {}
+            TrialStatus::Passed
+            | TrialStatus::Skipped { .. }
+            | TrialStatus::NotApplicable { .. } => {}
         }
         i += 1;
     }
@@ -37,31 +40,112 @@ pub fn human(results: &[TrialResult], color: bool, target: Option<&str>) -> Stri
     out
 }
 
-/// The scenarios the target could not express, grouped by reason: the reason, how many,
-/// and the first few trial names.
+/// The scenarios the target could not express, grouped by cause (a short fixed list,
+/// see [`Inexpressible`]), then by case: its kinds, how many versions, and the target's
+/// own words (a validation error is shown with the pod-template path folded, so it reads
+/// alike for every controller kind).
 fn not_applicable(out: &mut String, results: &[TrialResult]) {
-    let mut by_reason: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for r in results {
-        if let TrialStatus::Skipped { reason } = &r.status
-            && reason.starts_with("not applicable: ")
-        {
-            by_reason.entry(reason.as_str()).or_default().push(r.name());
-        }
-    }
-    if by_reason.is_empty() {
+    let groups = not_applicable_groups(results);
+    if groups.is_empty() {
         return;
     }
-    let total: usize = by_reason.values().map(Vec::len).sum();
-    let _ = writeln!(out, "{total} not applicable on this target (skipped):");
-    for (reason, names) in by_reason {
-        let _ = writeln!(out, "  {} x {reason}", names.len());
-        for name in names.iter().take(3) {
-            let _ = writeln!(out, "      {name}");
+    let trials: usize = groups
+        .values()
+        .flat_map(|c| c.values())
+        .map(|c| c.trials)
+        .sum();
+    let cases: usize = groups.values().map(|c| c.len()).sum();
+    let _ = writeln!(
+        out,
+        "not applicable on this target: {trials} trials of {cases} cases, {} causes \
+         (docs/cluster.md says why each is inexpressible):",
+        groups.len()
+    );
+    for (why, cases) in &groups {
+        let trials: usize = cases.values().map(|c| c.trials).sum();
+        let _ = writeln!(out, "  {why}: {trials} trials of {} cases", cases.len());
+        for (case, c) in cases.iter().take(MAX_CASES_PER_CAUSE) {
+            let kinds: Vec<&str> = c.kinds.iter().map(|k| k.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "    {case} ({}, {} version{}): {}",
+                match kinds.is_empty() {
+                    true => "golden".to_owned(),
+                    false => kinds.join(", "),
+                },
+                c.versions.len(),
+                if c.versions.len() == 1 { "" } else { "s" },
+                shorten(&c.detail, 160)
+            );
         }
-        if names.len() > 3 {
-            let _ = writeln!(out, "      ... and {} more", names.len() - 3);
+        if cases.len() > MAX_CASES_PER_CAUSE {
+            let _ = writeln!(
+                out,
+                "    ... and {} more cases (the JSON report lists every trial)",
+                cases.len() - MAX_CASES_PER_CAUSE
+            );
         }
     }
+}
+
+const MAX_CASES_PER_CAUSE: usize = 8;
+
+/// The not-applicable trials of one case under one cause.
+#[derive(Debug, Default)]
+struct NotApplicableCase {
+    kinds: std::collections::BTreeSet<pss::Kind>,
+    versions: std::collections::BTreeSet<String>,
+    trials: usize,
+    /// The first trial's words (folded).
+    detail: String,
+}
+
+type NotApplicableGroups = std::collections::BTreeMap<
+    Inexpressible,
+    std::collections::BTreeMap<String, NotApplicableCase>,
+>;
+
+fn not_applicable_groups(results: &[TrialResult]) -> NotApplicableGroups {
+    let mut groups = NotApplicableGroups::new();
+    for r in results {
+        let TrialStatus::NotApplicable { why, reason } = &r.status else {
+            continue;
+        };
+        let entry = groups
+            .entry(*why)
+            .or_default()
+            .entry(format!("[{}] {}", r.profile, r.case))
+            .or_default();
+        if entry.trials == 0 {
+            entry.detail = fold_template_paths(reason);
+        }
+        entry.kinds.extend(r.kind);
+        entry.versions.insert(
+            r.version
+                .map_or_else(|| "all".to_owned(), |v| v.to_string()),
+        );
+        entry.trials += 1;
+    }
+    groups
+}
+
+/// One line of at most `max` characters (whitespace runs folded), with an ellipsis when
+/// cut.
+fn shorten(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &line[..at]),
+        None => line,
+    }
+}
+
+/// `spec.jobTemplate.spec.template.spec.x` and `spec.template.spec.x` (a controller's pod
+/// template) read as the pod's `spec.x`, so one validation reason reads alike per kind.
+pub fn fold_template_paths(reason: &str) -> String {
+    reason
+        .replace("spec.jobTemplate.spec.template.spec.", "spec.")
+        .replace("spec.template.spec.", "spec.")
+        .replace("template.spec.", "spec.")
 }
 
 /// How many results from the first share its profile, case, version and divergence.
@@ -194,6 +278,11 @@ fn junit_status(r: &TrialResult) -> TestCaseStatus {
         TrialStatus::Skipped { reason } => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(reason.clone());
+            s
+        }
+        TrialStatus::NotApplicable { why, reason } => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("not applicable: {why}: {reason}"));
             s
         }
         TrialStatus::Failed { problems } => {

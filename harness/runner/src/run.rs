@@ -21,7 +21,7 @@ use crate::profile::Profile;
 use crate::scenario::{self, Filter, Scenario};
 use crate::target::kyverno::InProcessKyverno;
 use crate::target::psa::InProcessPsa;
-use crate::target::{AdmissionRequest, Outcome, Target, TargetError};
+use crate::target::{AdmissionRequest, Inexpressible, Outcome, Target, TargetError};
 
 /// The target of each profile.
 pub struct Targets {
@@ -92,10 +92,10 @@ impl Targets {
                 && profile.kyverno_line().is_some()
                 && shared.fixed_policies()
             {
-                return Err(TargetError::NotApplicable(
+                return Err(TargetError::not_applicable(
+                    Inexpressible::EngineConfiguration,
                     "the case brings its own Kyverno policies; a live engine runs the ones \
-                     installed in it"
-                        .into(),
+                     installed in it",
                 ));
             }
             return Ok(CaseTarget::Shared(shared));
@@ -112,14 +112,19 @@ impl Targets {
     }
 
     /// The in-process engine for `case` under `profile`, whatever target the run uses:
-    /// the reference a live target's partial goldens are compared with.
+    /// the reference a live target's partial goldens are compared with. For a PSA server
+    /// of an older minor, PSA as that server runs it (its `latest` is its own minor).
     pub fn reference_for_case(
         &self,
         profile: &Profile,
         case: &Case,
+        server_minor: Option<u32>,
     ) -> Result<CaseTarget<'_>, TargetError> {
         match profile {
-            Profile::Psa => Ok(CaseTarget::Psa(InProcessPsa::default())),
+            Profile::Psa => Ok(CaseTarget::Psa(match server_minor {
+                Some(minor) => InProcessPsa::emulating(minor),
+                None => InProcessPsa::default(),
+            })),
             Profile::Kyverno { line } => {
                 let policies = self.policies.for_case(case).map_err(TargetError::Failed)?;
                 Ok(CaseTarget::Kyverno(InProcessKyverno::new(*line, policies)))
@@ -187,7 +192,7 @@ pub struct GoldenBody {
     pub text: String,
     pub entries: Vec<Entry>,
     /// The scenarios the target cannot express, with the reason.
-    pub omitted: Vec<((Kind, Version), String)>,
+    pub omitted: Vec<((Kind, Version), (Inexpressible, String))>,
     /// The target could not see audit annotations (an API server), so the body lacks
     /// the `audit` lines a snapshot of an admission case has.
     pub audit_unobserved: bool,
@@ -207,7 +212,7 @@ impl GoldenBody {
             .omitted
             .iter()
             .take(5)
-            .map(|((k, v), why)| format!("{k}@{v} ({why})"))
+            .map(|((k, v), (_, why))| format!("{k}@{v} ({why})"))
             .collect();
         if self.omitted.len() > 5 {
             parts.push(format!("and {} more", self.omitted.len() - 5));
@@ -250,7 +255,9 @@ pub fn golden_body(
                         lines: golden_lines(case, &outcome),
                     });
                 }
-                Err(TargetError::NotApplicable(why)) => omitted.push(((kind, version), why)),
+                Err(TargetError::NotApplicable { why, detail }) => {
+                    omitted.push(((kind, version), (why, detail)));
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -383,6 +390,13 @@ pub enum TrialStatus {
     Skipped {
         reason: String,
     },
+    /// The target cannot express the scenario (a cluster whose validation rejects the
+    /// object before admission, a server older than the version, ...): neither a pass
+    /// nor a failure, reported with the reason.
+    NotApplicable {
+        why: Inexpressible,
+        reason: String,
+    },
 }
 
 impl TrialResult {
@@ -418,8 +432,9 @@ pub fn run_scenario(targets: &Targets, s: &Scenario, object: Option<&Workload>) 
         .for_case(&s.profile, &s.case)
         .and_then(|target| judge_scenario(target.get(), s, expect, object, &mut result));
     result.status = match judged {
-        Err(TargetError::NotApplicable(reason)) => TrialStatus::Skipped {
-            reason: format!("not applicable: {reason}"),
+        Err(TargetError::NotApplicable { why, detail }) => TrialStatus::NotApplicable {
+            why,
+            reason: detail,
         },
         Err(TargetError::Failed(error)) => TrialStatus::Failed {
             problems: vec![Problem::Target { error }],
@@ -448,16 +463,18 @@ pub fn version_applies(
         return Ok(());
     };
     match version {
-        Version::V1(minor) if minor > u64::from(server) => Err(TargetError::NotApplicable(
+        Version::V1(minor) if minor > u64::from(server) => Err(TargetError::not_applicable(
+            Inexpressible::NewerThanServer,
             format!("the scenario is pinned at {version}, newer than the server (v1.{server})"),
         )),
         Version::Latest
             if server < pss::version::NEWEST_MINOR
                 && !case.versions.contains(&Version::V1(u64::from(server))) =>
         {
-            Err(TargetError::NotApplicable(format!(
-                "latest is v1.{server} on this server, a version the case does not cover"
-            )))
+            Err(TargetError::not_applicable(
+                Inexpressible::NewerThanServer,
+                format!("latest is v1.{server} on this server, a version the case does not cover"),
+            ))
         }
         _ => Ok(()),
     }
@@ -509,14 +526,18 @@ pub fn run_golden(
         status: TrialStatus::Passed,
         message: None,
     };
-    let body = targets
-        .for_case(profile, case)
-        .and_then(|t| golden_body(t.get(), case, profile));
+    let mut server_minor = None;
+    let body = targets.for_case(profile, case).and_then(|t| {
+        server_minor = t.get().server_minor();
+        golden_body(t.get(), case, profile)
+    });
     let problem = match body {
         Ok(body) if body.is_complete() => compare_golden(case, profile, &body.text, opts),
         Ok(body) if body.text.is_empty() => {
-            result.status = TrialStatus::Skipped {
-                reason: format!("not applicable: {}", body.omitted[0].1),
+            let (why, detail) = body.omitted[0].1.clone();
+            result.status = TrialStatus::NotApplicable {
+                why,
+                reason: detail,
             };
             return result;
         }
@@ -533,11 +554,12 @@ pub fn run_golden(
                 note.push_str("; audit annotations not observable");
             }
             result.message = Some(note);
-            compare_partial(targets, case, profile, &body)
+            compare_partial(targets, case, profile, &body, server_minor)
         }
-        Err(TargetError::NotApplicable(reason)) => {
-            result.status = TrialStatus::Skipped {
-                reason: format!("not applicable: {reason}"),
+        Err(TargetError::NotApplicable { why, detail }) => {
+            result.status = TrialStatus::NotApplicable {
+                why,
+                reason: detail,
             };
             return result;
         }
@@ -557,8 +579,9 @@ fn compare_partial(
     case: &Case,
     profile: &Profile,
     body: &GoldenBody,
+    server_minor: Option<u32>,
 ) -> Option<Problem> {
-    let reference = match targets.reference_for_case(profile, case) {
+    let reference = match targets.reference_for_case(profile, case, server_minor) {
         Ok(r) => r,
         Err(e) => {
             return Some(Problem::Target {
@@ -721,6 +744,9 @@ pub struct Summary {
     /// Passed as a known divergence (not counted in `passed`; left out of JSON when 0).
     #[serde(skip_serializing_if = "is_zero")]
     pub diverged: usize,
+    /// Scenarios the target cannot express (left out of JSON when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_applicable: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -736,6 +762,7 @@ impl Summary {
                 TrialStatus::Failed { .. } => s.failed += 1,
                 TrialStatus::Skipped { .. } => s.skipped += 1,
                 TrialStatus::KnownDivergence { .. } => s.diverged += 1,
+                TrialStatus::NotApplicable { .. } => s.not_applicable += 1,
             }
         }
         s
@@ -749,10 +776,13 @@ impl std::fmt::Display for Summary {
             "{} passed, {} failed, {} skipped",
             self.passed, self.failed, self.skipped
         )?;
-        match self.diverged {
-            0 => Ok(()),
-            n => write!(f, ", {n} known divergences"),
+        if self.diverged > 0 {
+            write!(f, ", {} known divergences", self.diverged)?;
         }
+        if self.not_applicable > 0 {
+            write!(f, ", {} not applicable", self.not_applicable)?;
+        }
+        Ok(())
     }
 }
 
@@ -825,6 +855,7 @@ cases:
                 failed: 1,
                 skipped: 0,
                 diverged: 0,
+                not_applicable: 0,
             }
         );
         let accept = RunOptions {

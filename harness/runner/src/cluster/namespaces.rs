@@ -11,14 +11,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use http::Method;
 use serde_json::{Value, json};
 
 use super::api::{Api, ApiError, refusal_text};
-use crate::target::TargetError;
+use crate::target::{Inexpressible, TargetError};
 
 /// The label every object the harness creates carries.
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -40,6 +40,19 @@ pub struct RunNamespaces {
     next: AtomicU64,
     shared: std::sync::Mutex<BTreeMap<Labels, Slot>>,
     created: std::sync::Mutex<Vec<String>>,
+    /// Set when the run ends: no namespace may be created after cleanup has started.
+    closed: AtomicBool,
+    /// Creations in flight (cleanup waits for them, so none lands after it).
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// One namespace creation in flight; counted until dropped.
+struct Creating(Arc<AtomicUsize>);
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl RunNamespaces {
@@ -50,6 +63,31 @@ impl RunNamespaces {
             next: AtomicU64::new(0),
             shared: std::sync::Mutex::new(BTreeMap::new()),
             created: std::sync::Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Refuse new namespaces from now on and wait (up to `patience`) for creations in
+    /// flight to be answered, so that [`Self::created`] then names every namespace the
+    /// run can have made.
+    pub async fn close(&self, patience: Duration) {
+        self.closed.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        while self.in_flight.load(Ordering::SeqCst) > 0 && started.elapsed() < patience {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Count a creation, unless the run is ending.
+    fn begin_create(&self) -> Result<Creating, TargetError> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = Creating(Arc::clone(&self.in_flight));
+        match self.closed.load(Ordering::SeqCst) {
+            true => Err(TargetError::failed(
+                "the run is ending: no new namespace is created",
+            )),
+            false => Ok(guard),
         }
     }
 
@@ -91,6 +129,7 @@ impl RunNamespaces {
             .await
             .map_err(failed)?;
         if !found.is_success() {
+            let _creating = self.begin_create()?;
             if let Ok(mut created) = self.created.lock() {
                 created.push(name.to_owned());
             }
@@ -124,6 +163,7 @@ impl RunNamespaces {
     }
 
     async fn create(&self, api: &Api, labels: &Labels) -> Result<String, TargetError> {
+        let _creating = self.begin_create()?;
         let name = self.new_name();
         if let Ok(mut created) = self.created.lock() {
             created.push(name.clone());
@@ -141,10 +181,10 @@ impl RunNamespaces {
             // PSA refuses label values it cannot parse: such a namespace cannot exist on a
             // cluster (only one labelled before PSA was enabled could).
             403 | 422 => {
-                return Err(TargetError::NotApplicable(format!(
-                    "the cluster refuses a namespace with these labels: {}",
-                    refusal_text(&response)
-                )));
+                return Err(TargetError::not_applicable(
+                    Inexpressible::NamespaceLabels,
+                    validation_errors(&refusal_text(&response)),
+                ));
             }
             code => {
                 return Err(TargetError::failed(format!(
@@ -175,10 +215,10 @@ impl RunNamespaces {
             .await
             .map_err(failed)?;
         if !response.is_success() {
-            return Err(TargetError::NotApplicable(format!(
-                "the cluster refuses to label the namespace: {}",
-                refusal_text(&response)
-            )));
+            return Err(TargetError::not_applicable(
+                Inexpressible::NamespaceLabels,
+                validation_errors(&refusal_text(&response)),
+            ));
         }
         wait_until_labels_apply(api, name, labels).await?;
         Ok(response.warnings)
@@ -260,6 +300,15 @@ async fn wait_until_labels_apply(
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The errors of `Namespace "pss-1a2b3c-4" is invalid: <errors>` (the run's generated
+/// name would only make equal reasons look different).
+fn validation_errors(message: &str) -> String {
+    message
+        .split_once(" is invalid: ")
+        .map_or(message, |(_, errors)| errors)
+        .to_owned()
 }
 
 fn failed(e: ApiError) -> TargetError {

@@ -59,6 +59,9 @@ pub struct SessionOptions {
     pub keep: bool,
     pub install: Vec<PathBuf>,
     pub install_timeout: Duration,
+    /// How long the cluster's namespace controller gets before the harness finalizes the
+    /// run's namespaces itself (`None`: 30 s, or none for a local control plane).
+    pub namespace_grace: Option<Duration>,
 }
 
 /// A running session.
@@ -69,6 +72,8 @@ pub struct Session {
     pub started_in: Duration,
     /// What the run was pointed at, for reports: `local control plane (v1.37.2)`.
     pub description: String,
+    /// The run id the run's objects are labelled with (`pss-harness.io/run`).
+    pub run_id: String,
 }
 
 impl Session {
@@ -84,7 +89,8 @@ impl Session {
         );
         let cleanup = Arc::new(Cleanup::new(Arc::clone(&runtime), options.keep));
         let started = Instant::now();
-        let result = build(options, &runtime, &cleanup);
+        let run_id = run_id();
+        let result = build(options, &runtime, &cleanup, &run_id);
         match result {
             Ok((target, description)) => {
                 cleanup.watch_signals();
@@ -93,6 +99,7 @@ impl Session {
                     cleanup,
                     started_in: started.elapsed(),
                     description,
+                    run_id,
                 })
             }
             Err(e) => {
@@ -127,8 +134,8 @@ fn build(
     options: &SessionOptions,
     runtime: &Arc<tokio::runtime::Runtime>,
     cleanup: &Arc<Cleanup>,
+    id: &str,
 ) -> Result<(Arc<ClusterTarget>, String), String> {
-    let id = run_id();
     let (configs, owned, what, policy) = match &options.source {
         ClusterSource::Kubeconfig { path, context } => {
             let config =
@@ -198,6 +205,13 @@ fn build(
             )
         }
     };
+    let policy = match options.namespace_grace {
+        Some(grace) => DeletePolicy {
+            grace,
+            timeout: grace + Duration::from_secs(60),
+        },
+        None => policy,
+    };
     let mut servers = Vec::new();
     // kube's client spawns its buffer task on the current runtime.
     let _entered = runtime.enter();
@@ -207,7 +221,7 @@ fn build(
             0 => String::new(),
             n => format!("c{n}-"),
         };
-        let namespaces = Arc::new(RunNamespaces::new(&id, &tag));
+        let namespaces = Arc::new(RunNamespaces::new(id, &tag));
         cleanup.add_server(Arc::clone(&api), Arc::clone(&namespaces), policy);
         servers.push(Server {
             api,
@@ -222,7 +236,7 @@ fn build(
     let version = ServerVersion::from_json(&info)?;
     if !options.install.is_empty() {
         let install = Install::load(&options.install)?;
-        let installed = runtime.block_on(install.apply(&first, &id))?;
+        let installed = runtime.block_on(install.apply(&first, id))?;
         cleanup.set_installed(Arc::clone(&first), installed);
         runtime.block_on(super::install::wait_effective(
             &servers[0],
@@ -231,7 +245,7 @@ fn build(
         ))?;
     }
     let description = format!(
-        "{what} at {} (Kubernetes {}), {} texts",
+        "{what} at {} (Kubernetes {}), {} texts, run {id}",
         first.endpoint(),
         version.git_version,
         match options.flavour {
@@ -442,10 +456,19 @@ impl Cleanup {
             }
         }
         for (api, ns, policy) in servers {
-            match namespaces::delete_namespaces(&api, &ns.created(), policy).await {
+            ns.close(Duration::from_secs(15)).await;
+            // What the run recorded, and what the server has under the run's label (a
+            // creation whose answer was lost is still found).
+            let mut names = ns.created();
+            if let Ok(labelled) = namespaces::labelled_namespaces(&api, Some(ns.run_id())).await {
+                names.extend(labelled);
+            }
+            names.sort();
+            names.dedup();
+            match namespaces::delete_namespaces(&api, &names, policy).await {
                 Ok(left) => report.namespaces_left.extend(left),
                 Err(e) => {
-                    report.namespaces_left.extend(ns.created());
+                    report.namespaces_left.extend(names);
                     report.errors.push(e.to_string());
                 }
             }
@@ -490,7 +513,11 @@ async fn wait_for_signal() -> i32 {
 
 /// `pss-harness clean`: delete the namespaces (and RuntimeClasses, webhook
 /// configurations) earlier runs left, by label; the names removed.
-pub async fn clean_labelled(api: &Api, run: Option<&str>) -> Result<Vec<String>, String> {
+pub async fn clean_labelled(
+    api: &Api,
+    run: Option<&str>,
+    grace: Duration,
+) -> Result<Vec<String>, String> {
     let names = namespaces::labelled_namespaces(api, run)
         .await
         .map_err(|e| e.to_string())?;
@@ -498,8 +525,8 @@ pub async fn clean_labelled(api: &Api, run: Option<&str>) -> Result<Vec<String>,
         api,
         &names,
         DeletePolicy {
-            grace: Duration::from_secs(20),
-            timeout: Duration::from_secs(60),
+            grace,
+            timeout: grace + Duration::from_secs(60),
         },
     )
     .await

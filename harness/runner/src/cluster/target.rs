@@ -30,7 +30,8 @@ use super::api::{Api, ApiResponse, refusal_text};
 use super::namespaces::{Labels, MANAGED_BY, MANAGED_BY_VALUE, RUN_LABEL, RunNamespaces};
 use crate::target::webhook::{Flavour, kyverno_rules, kyverno_violations, psa_violations};
 use crate::target::{
-    AdmissionRequest, NamespaceRequest, Operation, Outcome, Status, Target, TargetError,
+    AdmissionRequest, Inexpressible, NamespaceRequest, Operation, Outcome, Status, Target,
+    TargetError,
 };
 
 /// The prefix of PSA's namespace labels.
@@ -113,15 +114,17 @@ impl ClusterTarget {
             .iter()
             .find(|s| s.admission_config.as_ref() == config)
             .ok_or_else(|| {
-                TargetError::NotApplicable(match config {
-                    Some(_) => "the case needs its own PSA configuration, which a cluster fixes \
-                                when it starts (--cluster local starts one API server per \
-                                configuration)"
-                        .to_owned(),
-                    None => {
-                        "no API server of this run runs with PSA's default configuration".to_owned()
-                    }
-                })
+                TargetError::not_applicable(
+                    Inexpressible::EngineConfiguration,
+                    match config {
+                        Some(_) => {
+                            "the case needs its own PSA configuration, which a cluster fixes \
+                             when it starts (--cluster local starts one API server per \
+                             configuration)"
+                        }
+                        None => "no API server of this run runs with PSA's default configuration",
+                    },
+                )
             })
     }
 
@@ -159,7 +162,17 @@ impl ClusterTarget {
         request: &AdmissionRequest<'_>,
     ) -> Result<Outcome, TargetError> {
         if has_ephemeral_containers(request.object) {
-            return self.admit_create_with_ephemeral(server, request).await;
+            return match self.flavour {
+                Flavour::Psa => self.admit_create_with_ephemeral(server, request).await,
+                // Kyverno's `kinds: [Pod]` does not match the subresource that adds them,
+                // so the update would say nothing about the pod as the case wrote it.
+                Flavour::Kyverno => Err(TargetError::not_applicable(
+                    Inexpressible::InvalidObject,
+                    "a Pod cannot be created with ephemeral containers (they are added later \
+                     through pods/ephemeralcontainers, which Kyverno's kinds: [Pod] does not \
+                     match)",
+                )),
+            };
         }
         let ns = self.namespace_for(server, request).await?;
         let kind = request.object.kind();
@@ -241,11 +254,13 @@ impl ClusterTarget {
         let ns = server.namespaces.fresh(api, &setup).await?;
         let kind = old.kind();
         let stored = self
-            .create_for_real(server, &collection_path(kind, &ns), &object_in(old, &ns))
-            .await
-            .map_err(|why| {
-                TargetError::NotApplicable(format!("the old object cannot be stored: {why}"))
-            })?;
+            .create_for_real(
+                server,
+                &collection_path(kind, &ns),
+                &object_in(old, &ns),
+                "the old object",
+            )
+            .await?;
         server
             .namespaces
             .relabel(api, &ns, &self.labels_for(request.namespace_labels))
@@ -261,10 +276,10 @@ impl ClusterTarget {
         }
         let name = request.object.name();
         if exempts(server, request.namespace) {
-            return Err(TargetError::NotApplicable(
+            return Err(TargetError::not_applicable(
+                Inexpressible::ClusterState,
                 "an update in an exempt namespace needs its old object stored there; the run \
-                 writes only into its own namespaces"
-                    .into(),
+                 writes only into its own namespaces",
             ));
         }
         let mut path = format!("{}/{name}", collection_path(kind, &ns));
@@ -310,17 +325,9 @@ impl ClusterTarget {
                 )
             }
             Some(old) => {
-                let name = server.namespaces.fresh(api, &old.labels).await?;
-                for pod in &ns.existing_pods {
-                    let pod = object_in(&Workload::Pod(pod.clone()), &name);
-                    self.create_for_real(server, &collection_path(Kind::Pod, &name), &pod)
-                        .await
-                        .map_err(|why| {
-                            TargetError::NotApplicable(format!(
-                                "an existing pod cannot be created under the old labels: {why}"
-                            ))
-                        })?;
-                }
+                let name = self
+                    .namespace_with_pods(server, &old.labels, &ns.existing_pods)
+                    .await?;
                 let path = format!("/api/v1/namespaces/{name}");
                 let mut current: Value = api
                     .get_json(&path)
@@ -338,6 +345,121 @@ impl ClusterTarget {
         let mut outcome = self.outcome(response, request, &name, Subject::Namespace)?;
         replace_names(&mut outcome, &name, &ns.object.name);
         Ok(outcome)
+    }
+
+    /// A fresh namespace labelled `labels` that holds `pods`, as if they had been created
+    /// before it was labelled so (pods that violate the labels exist that way): the pods
+    /// are created under `enforce=privileged`, then the namespace is relabelled.
+    async fn namespace_with_pods(
+        &self,
+        server: &Server,
+        labels: &Labels,
+        pods: &[k8s_openapi::api::core::v1::Pod],
+    ) -> Result<String, TargetError> {
+        let api = &server.api;
+        let setup = Labels::from([(format!("{PSA_LABEL_PREFIX}enforce"), "privileged".into())]);
+        let name = server.namespaces.fresh(api, &setup).await?;
+        for pod in pods {
+            let pod = object_in(&Workload::Pod(pod.clone()), &name);
+            self.create_for_real(
+                server,
+                &collection_path(Kind::Pod, &name),
+                &pod,
+                "an existing pod",
+            )
+            .await?;
+        }
+        if !pods.is_empty() {
+            self.sync_pod_cache(server, &name).await?;
+        }
+        server.namespaces.relabel(api, &name, labels).await?;
+        Ok(name)
+    }
+
+    /// PSA checks a namespace's pods from its informer cache, which trails the pods just
+    /// created. Watch events arrive in order, so a canary pod created after them is seen
+    /// only once they are; the canary is then deleted, and its absence awaited the same
+    /// way. Its violations (a combination no realistic pod has) make it recognisable in
+    /// the warnings of a dry-run relabel even when PSA groups pods.
+    async fn sync_pod_cache(&self, server: &Server, namespace: &str) -> Result<(), TargetError> {
+        let canary = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": CACHE_CANARY, "namespace": namespace},
+            "spec": {"hostPID": true,
+                     "securityContext": {"sysctls": [{"name": "kernel.pss_harness_canary", "value": "1"}]},
+                     "volumes": [{"name": "host", "hostPath": {"path": "/pss-harness-canary"}}],
+                     "containers": [{"name": "canary", "image": "registry.k8s.io/pause",
+                                     "securityContext": {"privileged": true}}]}});
+        self.create_for_real(
+            server,
+            &collection_path(Kind::Pod, namespace),
+            &canary,
+            "the pod-cache canary",
+        )
+        .await?;
+        self.await_canary(server, namespace, true).await?;
+        let path = format!("{}/{CACHE_CANARY}", collection_path(Kind::Pod, namespace));
+        let response = self.send_empty(server, Method::DELETE, &path).await?;
+        if !response.is_success() && response.code != 404 {
+            return Err(TargetError::failed(format!(
+                "deleting the pod-cache canary: HTTP {}: {}",
+                response.code,
+                refusal_text(&response)
+            )));
+        }
+        self.await_canary(server, namespace, false).await
+    }
+
+    /// Poll until PSA's view of the namespace's pods shows (or no longer shows) the canary.
+    async fn await_canary(
+        &self,
+        server: &Server,
+        namespace: &str,
+        present: bool,
+    ) -> Result<(), TargetError> {
+        let path = format!("/api/v1/namespaces/{namespace}");
+        let started = std::time::Instant::now();
+        loop {
+            let mut current: Value = server
+                .api
+                .get_json(&path)
+                .await
+                .map_err(|e| TargetError::Failed(e.to_string()))?;
+            current["metadata"]["labels"][format!("{PSA_LABEL_PREFIX}enforce")] = json!("baseline");
+            let response = self
+                .send(
+                    server,
+                    Method::PUT,
+                    &format!("{path}?dryRun=All"),
+                    &current,
+                    &[],
+                )
+                .await?;
+            let seen = response.warnings.iter().any(|w| is_canary_warning(w));
+            if seen == present {
+                return Ok(());
+            }
+            if started.elapsed() > std::time::Duration::from_secs(15) {
+                return Err(TargetError::failed(format!(
+                    "API server {}: PSA's pod cache did not {} the canary in 15 s",
+                    server.api.endpoint(),
+                    if present { "show" } else { "drop" }
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn send_empty(
+        &self,
+        server: &Server,
+        method: Method,
+        path: &str,
+    ) -> Result<ApiResponse, TargetError> {
+        server
+            .api
+            .send(method, path, None, &[])
+            .await
+            .map_err(|e| TargetError::Failed(e.to_string()))
     }
 
     /// A Namespace request for an exempt name: the namespace must have that name. A CREATE
@@ -359,16 +481,22 @@ impl ClusterTarget {
             .map_err(|e| TargetError::Failed(e.to_string()))?;
         let response = match (existing.is_success(), &ns.old) {
             (true, None) => {
-                return Err(TargetError::NotApplicable(format!(
-                    "namespace {:?} already exists on the cluster, so it cannot be created",
-                    ns.object.name
-                )));
+                return Err(TargetError::not_applicable(
+                    Inexpressible::ClusterState,
+                    format!(
+                        "namespace {:?} already exists on the cluster, so it cannot be created",
+                        ns.object.name
+                    ),
+                ));
             }
             (false, Some(_)) => {
-                return Err(TargetError::NotApplicable(format!(
-                    "namespace {:?} does not exist on the cluster, so it cannot be updated",
-                    ns.object.name
-                )));
+                return Err(TargetError::not_applicable(
+                    Inexpressible::ClusterState,
+                    format!(
+                        "namespace {:?} does not exist on the cluster, so it cannot be updated",
+                        ns.object.name
+                    ),
+                ));
             }
             (false, None) => {
                 let body = json!({"apiVersion": "v1", "kind": "Namespace",
@@ -413,30 +541,34 @@ impl ClusterTarget {
             .map_err(|e| TargetError::Failed(e.to_string()))
     }
 
-    /// Create an object for real (the old side of an update, an existing pod); the object
-    /// the server stored, or the server's refusal.
+    /// Create an object for real (the old side of an update, an existing pod; `what` says
+    /// which): the object the server stored. An object the server's validation refuses
+    /// cannot be expressed; so cannot one a webhook engine refuses (it judges every
+    /// namespace, so there is no place to store what violates its policy).
     async fn create_for_real(
         &self,
         server: &Server,
         path: &str,
         body: &Value,
-    ) -> Result<Value, String> {
-        let mut response = self
-            .send(server, Method::POST, path, body, &[])
-            .await
-            .map_err(|e| e.to_string())?;
+        what: &str,
+    ) -> Result<Value, TargetError> {
+        let mut response = self.send(server, Method::POST, path, body, &[]).await?;
         if let Some(class) = self.missing_runtime_class(&response) {
-            self.create_runtime_class(server, &class)
-                .await
-                .map_err(|e| e.to_string())?;
-            response = self
-                .send(server, Method::POST, path, body, &[])
-                .await
-                .map_err(|e| e.to_string())?;
+            self.create_runtime_class(server, &class).await?;
+            response = self.send(server, Method::POST, path, body, &[]).await?;
         }
-        match response.is_success() {
-            true => response.json(),
-            false => Err(refusal_text(&response)),
+        let text = refusal_text(&response);
+        match response.code {
+            200..=299 => response.json().map_err(TargetError::Failed),
+            422 => Err(invalid_object(&format!("{what} cannot be stored: {text}"))),
+            400 | 403 if self.flavour == Flavour::Kyverno => Err(TargetError::not_applicable(
+                Inexpressible::ClusterState,
+                format!("{what} is refused by the engine itself, so it cannot be stored: {text}"),
+            )),
+            code => Err(TargetError::failed(format!(
+                "API server {}: creating {what}: HTTP {code}: {text}",
+                server.api.endpoint()
+            ))),
         }
     }
 
@@ -456,10 +588,13 @@ impl ClusterTarget {
     /// scenario is not applicable (the harness writes nothing cluster-wide there).
     async fn create_runtime_class(&self, server: &Server, name: &str) -> Result<(), TargetError> {
         if !self.owned {
-            return Err(TargetError::NotApplicable(format!(
-                "the case names RuntimeClass {name:?}, which this cluster does not have \
-                 (the harness creates RuntimeClasses only on clusters it starts)"
-            )));
+            return Err(TargetError::not_applicable(
+                Inexpressible::ClusterState,
+                format!(
+                    "the case names RuntimeClass {name:?}, which this cluster does not have \
+                     (the harness creates RuntimeClasses only on clusters it starts)"
+                ),
+            ));
         }
         let mut created = self.runtime_classes.lock().await;
         let labels = server.namespaces.run_labels();
@@ -529,9 +664,7 @@ impl ClusterTarget {
             )));
         }
         if response.code == 422 && subject == Subject::Workload {
-            return Err(TargetError::NotApplicable(format!(
-                "the API server's validation rejects the object before admission: {message}"
-            )));
+            return Err(invalid_object(&message));
         }
         match self.flavour {
             Flavour::Psa => outcome.violations = psa_violations(&message),
@@ -554,6 +687,44 @@ impl ClusterTarget {
         });
         Ok(outcome)
     }
+}
+
+/// The pod-cache canary's name.
+const CACHE_CANARY: &str = "pss-harness-pod-cache-canary";
+
+/// A namespace warning that names the canary's violations (all four of them, which no
+/// case pod combines), whether PSA lists it alone or grouped.
+fn is_canary_warning(warning: &str) -> bool {
+    [
+        "host namespaces",
+        "privileged",
+        "hostPath volumes",
+        "forbidden sysctls",
+    ]
+    .iter()
+    .all(|reason| warning.contains(reason))
+}
+
+/// The server's validation refused the object: `Deployment.apps "web" is invalid:
+/// <errors>`. The errors say why (the object's name is the scenario's, so it is left out
+/// and reports can group the reasons).
+fn invalid_object(message: &str) -> TargetError {
+    let (context, errors) = match message.split_once(" is invalid: ") {
+        Some((head, errors)) => (
+            head.split_once(": ").map_or("", |(context, _)| context),
+            errors,
+        ),
+        None => ("", message),
+    };
+    let why = match errors.contains("ephemeral containers not allowed in pod template") {
+        true => Inexpressible::EphemeralContainersInTemplate,
+        false => Inexpressible::InvalidObject,
+    };
+    let detail = match context {
+        "" => errors.to_owned(),
+        context => format!("{context}: {errors}"),
+    };
+    TargetError::not_applicable(why, detail)
 }
 
 /// What a request is about (a 422 means something else for each).
@@ -589,10 +760,9 @@ impl Target for ClusterTarget {
 
     fn admit(&self, request: &AdmissionRequest<'_>) -> Result<Outcome, TargetError> {
         if request.defaulting != Defaulting::API_SERVER {
-            return Err(TargetError::NotApplicable(
-                "the case asks for no API-server defaulting (raw), and a server always \
-                 applies its own"
-                    .into(),
+            return Err(TargetError::not_applicable(
+                Inexpressible::Raw,
+                "the case asks for no API-server defaulting (raw: true)",
             ));
         }
         let server = self.server_for(request.admission_config)?;

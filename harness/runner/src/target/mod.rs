@@ -176,17 +176,75 @@ impl Outcome {
     }
 }
 
+/// Why a target cannot express a scenario. The list is short on purpose: each cause is
+/// something no engine behind that target could ever be shown (docs/cluster.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inexpressible {
+    /// The API server's validation rejects the object (or the old object of an update)
+    /// before any admission plugin or webhook sees it.
+    InvalidObject,
+    /// A pod template with ephemeral containers: only a Pod can have them, added
+    /// through its `ephemeralcontainers` subresource.
+    EphemeralContainersInTemplate,
+    /// The case is evaluated without API-server defaulting (`raw: true`); a server
+    /// always defaults.
+    Raw,
+    /// Namespace labels the cluster refuses to store (PSA validates its own labels).
+    NamespaceLabels,
+    /// The case needs cluster state outside the run's namespaces (a namespace that
+    /// exists or must not exist, a RuntimeClass on a cluster the harness does not own).
+    ClusterState,
+    /// The scenario is pinned at a version newer than the server, or `latest` there is a
+    /// version the case does not cover.
+    NewerThanServer,
+    /// The case brings its own engine configuration (a PodSecurityConfiguration, Kyverno
+    /// policies), which a running cluster fixes when it starts.
+    EngineConfiguration,
+}
+
+impl Inexpressible {
+    /// One line for reports.
+    pub fn headline(self) -> &'static str {
+        match self {
+            Inexpressible::InvalidObject => {
+                "the API server's validation rejects the object before admission"
+            }
+            Inexpressible::EphemeralContainersInTemplate => {
+                "a pod template cannot hold ephemeral containers (only a Pod can, through its \
+                 ephemeralcontainers subresource)"
+            }
+            Inexpressible::Raw => {
+                "the case is evaluated without API-server defaulting, which a server always applies"
+            }
+            Inexpressible::NamespaceLabels => "the cluster refuses to store these namespace labels",
+            Inexpressible::ClusterState => {
+                "the case needs cluster state outside the run's own namespaces"
+            }
+            Inexpressible::NewerThanServer => "the version is newer than the server's",
+            Inexpressible::EngineConfiguration => {
+                "the case brings its own engine configuration, which a running cluster fixes"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Inexpressible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.headline())
+    }
+}
+
 /// A target did not answer a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
     /// It could not (unreachable, a bad response, an unsupported request): the trial fails.
     #[error("{0}")]
     Failed(String),
-    /// It cannot express this request (a cluster whose server rejects the object before
-    /// admission, or runs an older policy version): the trial is reported as not
-    /// applicable, with the reason, never as a pass.
-    #[error("not applicable: {0}")]
-    NotApplicable(String),
+    /// It cannot express this request: the trial is reported as not applicable, with
+    /// the cause and the target's own words, never as a pass.
+    #[error("not applicable: {detail}")]
+    NotApplicable { why: Inexpressible, detail: String },
 }
 
 impl TargetError {
@@ -195,10 +253,18 @@ impl TargetError {
         TargetError::Failed(message.into())
     }
 
+    /// Not applicable, for this cause.
+    pub fn not_applicable(why: Inexpressible, detail: impl Into<String>) -> Self {
+        TargetError::NotApplicable {
+            why,
+            detail: detail.into(),
+        }
+    }
+
     /// The message without the kind.
     pub fn message(&self) -> &str {
         match self {
-            TargetError::Failed(m) | TargetError::NotApplicable(m) => m,
+            TargetError::Failed(m) | TargetError::NotApplicable { detail: m, .. } => m,
         }
     }
 }

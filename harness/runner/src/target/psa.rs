@@ -37,6 +37,21 @@ impl Default for InProcessPsa {
     }
 }
 
+/// One evaluator per emulated minor, built on first use and kept for the process.
+static EMULATED: [std::sync::OnceLock<Evaluator>; pss::version::NEWEST_MINOR as usize + 1] =
+    [const { std::sync::OnceLock::new() }; pss::version::NEWEST_MINOR as usize + 1];
+
+impl InProcessPsa {
+    /// PSA as an API server of minor `minor` runs it: `latest` (and every newer version)
+    /// evaluates at `v1.<minor>`; the newest known minor at most.
+    pub fn emulating(minor: u32) -> Self {
+        let minor = minor.min(pss::version::NEWEST_MINOR);
+        InProcessPsa {
+            evaluator: EMULATED[minor as usize].get_or_init(|| Evaluator::emulating(minor)),
+        }
+    }
+}
+
 impl Target for InProcessPsa {
     fn describe(&self) -> String {
         format!(
