@@ -49,7 +49,8 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "SECS", default_value_t = 180)]
     pub install_timeout: u64,
     /// Register `serve` (this profile's in-process engine) as a validating webhook in the
-    /// cluster the harness starts, so the API server composes the texts around it.
+    /// local control plane (--cluster local), so the API server composes the texts around
+    /// it.
     #[arg(long)]
     pub serve_webhook: bool,
     /// Keep the run's namespaces and installed manifests (a cluster the harness started
@@ -139,12 +140,8 @@ pub fn start(
             bin_dir: args.control_plane_bin.clone(),
         },
     };
-    if args.serve_webhook && args.cluster == ClusterKind::Kubeconfig {
-        return Err(Error::Usage(
-            "--serve-webhook needs a cluster the harness starts (--cluster local or kind): \
-             the API server must reach the harness on loopback"
-                .into(),
-        ));
+    if args.serve_webhook && args.cluster != ClusterKind::Local {
+        return Err(Error::Usage(serve_webhook_refusal(args.cluster).into()));
     }
     let case_configs = match (args.cluster, flavour) {
         (ClusterKind::Local, Flavour::Psa) => case_configs(items)?,
@@ -179,6 +176,21 @@ pub fn start(
     };
     let session = Session::start(&options).map_err(Error::Usage)?;
     Ok(ClusterRun { session, webhook })
+}
+
+/// Why `--serve-webhook` cannot run against this cluster: the webhook listens on the
+/// harness's loopback, which only a local control plane's API server shares.
+fn serve_webhook_refusal(cluster: ClusterKind) -> &'static str {
+    match cluster {
+        ClusterKind::Kind => {
+            "--serve-webhook needs --cluster local: kind's API server runs inside a container \
+             and cannot reach the webhook on the harness's loopback"
+        }
+        _ => {
+            "--serve-webhook needs a cluster the harness starts (--cluster local): the API \
+             server must reach the harness on loopback"
+        }
+    }
 }
 
 /// The distinct PSA configurations of the selected cases, as models and documents.
@@ -420,6 +432,12 @@ fn write_private(path: &Path, text: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serve_webhook_is_refused_where_the_api_server_cannot_reach_loopback() {
+        assert!(serve_webhook_refusal(ClusterKind::Kind).contains("inside a container"));
+        assert!(serve_webhook_refusal(ClusterKind::Kubeconfig).starts_with("--serve-webhook"));
+    }
 
     #[test]
     fn kyverno_is_registered_as_its_two_webhooks() {

@@ -88,20 +88,20 @@ impl Session {
                 .map_err(|e| format!("cannot start the cluster client runtime: {e}"))?,
         );
         let cleanup = Arc::new(Cleanup::new(Arc::clone(&runtime), options.keep));
+        // From the start: a kind node or an install takes minutes, and an interrupt then
+        // must still remove what exists so far.
+        cleanup.watch_signals();
         let started = Instant::now();
         let run_id = run_id();
         let result = build(options, &runtime, &cleanup, &run_id);
         match result {
-            Ok((target, description)) => {
-                cleanup.watch_signals();
-                Ok(Session {
-                    target,
-                    cleanup,
-                    started_in: started.elapsed(),
-                    description,
-                    run_id,
-                })
-            }
+            Ok((target, description)) => Ok(Session {
+                target,
+                cleanup,
+                started_in: started.elapsed(),
+                description,
+                run_id,
+            }),
             Err(e) => {
                 cleanup.run();
                 Err(e)
@@ -192,12 +192,13 @@ fn build(
         ClusterSource::Kind(kind) => {
             let node = runtime.block_on(KindNode::start(kind))?;
             let text = node.kubeconfig().to_owned();
+            let what = format!("kind node {} ({})", node.name(), kind.image);
             cleanup.set_kind(node);
             let config = runtime.block_on(from_kubeconfig_text(&text))?;
             (
                 vec![(None, config)],
                 true,
-                format!("kind node {}", kind.image),
+                what,
                 DeletePolicy {
                     grace: Duration::from_secs(30),
                     timeout: Duration::from_secs(90),
@@ -484,6 +485,10 @@ impl Cleanup {
             let report = cleanup.run_async().await;
             if !report.is_clean() {
                 eprintln!("pss-harness: cleanup incomplete: {report:?}");
+            }
+            // A kind node still starting is not the session's yet.
+            for error in super::kind::remove_nodes_still_starting().await {
+                eprintln!("pss-harness: {error}");
             }
             std::process::exit(code);
         });
