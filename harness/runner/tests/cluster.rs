@@ -12,7 +12,7 @@
 //!   PodSecurityConfiguration, updates, namespace relabels) and agrees with in-process.
 //!
 //! Without the binaries every trial is reported ignored with the reason, after a
-//! `SKIPPED:` line; `PSS_LIVE=require` turns that into a failure. A protected kubeconfig
+//! `SKIPPED:` line; `PSS_CONTROL_PLANE=require` turns that into a failure. A protected kubeconfig
 //! context is refused without any server, so that trial always runs.
 
 use std::path::{Path, PathBuf};
@@ -364,7 +364,7 @@ fn protected_contexts_are_refused() -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let require = std::env::var("PSS_LIVE").is_ok_and(|v| v == "require");
+    let require = std::env::var("PSS_CONTROL_PLANE").is_ok_and(|v| v == "require");
     let bin_dir = control_plane_bin();
     if let Err(reason) = &bin_dir
         && !require
@@ -396,7 +396,9 @@ fn main() {
             let bin_dir = bin_dir.clone();
             Trial::ignorable_test(name, move || match bin_dir {
                 Ok(dir) => check(&dir).map(|()| Completion::Completed),
-                Err(reason) if require => Err(format!("PSS_LIVE=require: {reason}").into()),
+                Err(reason) if require => {
+                    Err(format!("PSS_CONTROL_PLANE=require: {reason}").into())
+                }
                 Err(reason) => Ok(Completion::ignored_with(reason)),
             })
         })
