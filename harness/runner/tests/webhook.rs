@@ -50,11 +50,9 @@ fn webhook(server: &Server, profile: &Profile, dir: &Path) -> WebhookTarget {
         ca_cert: Some(dir.join("ca.pem")),
         insecure_skip_tls_verify: false,
         timeout: Duration::from_secs(10),
+        client_identity: None,
     };
-    let flavour = match profile {
-        Profile::Psa => Flavour::Psa,
-        Profile::Kyverno { .. } => Flavour::Kyverno,
-    };
+    let flavour = Flavour::of(profile);
     WebhookTarget::new(&options, flavour).unwrap()
 }
 
