@@ -107,15 +107,19 @@ fn scores(out: &mut String, report: &Report) {
 }
 
 fn score_row(out: &mut String, label: &str, s: &Score) {
-    let class = match s.non_conforming {
-        0 => "conforming",
+    let class = match (s.judged(), s.non_conforming) {
+        (0, _) => "not-applicable",
+        (_, 0) => "conforming",
         _ => "non-conforming",
     };
     let _ = writeln!(
         out,
         "<tr><td>{label}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-         <td class=\"num\">{}</td><td class=\"num {class}\">{:.2}%</td></tr>",
-        s.conforming, s.non_conforming, s.not_applicable, s.percent
+         <td class=\"num\">{}</td><td class=\"num {class}\">{}</td></tr>",
+        s.conforming,
+        s.non_conforming,
+        s.not_applicable,
+        markdown::percent(s)
     );
 }
 

@@ -103,9 +103,20 @@ fn scores(out: &mut String, report: &Report) {
 fn score_row(out: &mut String, label: &str, s: &Score) {
     let _ = writeln!(
         out,
-        "| {label} | {} | {} | {} | {:.2}% |",
-        s.conforming, s.non_conforming, s.not_applicable, s.percent
+        "| {label} | {} | {} | {} | {} |",
+        s.conforming,
+        s.non_conforming,
+        s.not_applicable,
+        percent(s)
     );
+}
+
+/// `99.50%`, or `n/a` when nothing was judged.
+pub fn percent(s: &Score) -> String {
+    match s.judged() {
+        0 => "n/a".to_owned(),
+        _ => format!("{:.2}%", s.percent),
+    }
 }
 
 fn by_kind(out: &mut String, report: &Report) {

@@ -482,3 +482,25 @@ fn refused_connections_and_bad_options_are_errors() {
     let err = WebhookTarget::new(&bad_ca, Flavour::Psa).err().unwrap();
     assert!(err.to_string().contains("ca.pem"), "{err}");
 }
+
+#[test]
+fn requests_carry_the_api_servers_timeout_and_user() {
+    assert_eq!(
+        with_timeout("https://h:1/validate", Duration::from_secs(10)),
+        "https://h:1/validate?timeout=10s"
+    );
+    assert_eq!(
+        with_timeout("https://h:1/v?x=1", Duration::from_millis(1500)),
+        "https://h:1/v?x=1&timeout=1s"
+    );
+    let object = privileged();
+    let labels = labels();
+    let review = review(&AdmissionRequest::create(&object, "team", &labels), "u");
+    assert_eq!(
+        review["request"]["userInfo"],
+        json!({"username": "pss-harness-admin",
+               "groups": ["system:masters", "system:authenticated"]})
+    );
+    assert_eq!(review["request"]["options"]["dryRun"], json!(["All"]));
+    assert_eq!(review["request"]["requestKind"]["kind"], "Pod");
+}
