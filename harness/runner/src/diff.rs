@@ -318,3 +318,54 @@ pub fn human(report: &DiffReport) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn suite() -> Suite {
+        let text = "control: privileged
+cases:
+- name: denied
+  versions: [v1.0, latest]
+  pod: {containers: [{name: c, securityContext: {privileged: true}}]}
+  expect: {allowed: false, reasons: [privileged]}
+- name: allowed
+  versions: latest
+  pod: {containers: [{name: c}]}
+  expect: {allowed: true}
+";
+        let cases = crate::loader::load_str(Path::new("t.yaml"), text, "baseline/t").unwrap();
+        Suite {
+            cases: cases.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    #[test]
+    fn an_engine_agrees_with_itself_and_scenarios_are_shared() {
+        let s = suite();
+        let psa = Profile::Psa;
+        let scenarios = scenarios(&s, &psa, &psa, &Filter::default());
+        // The denied pod at two versions as its nine kinds; the allowed one as a Pod.
+        assert_eq!(scenarios.len(), 2 * 9 + 1);
+        let targets = Targets::in_process(std::slice::from_ref(&psa)).unwrap();
+        let side = |label: &str| Side {
+            label: label.into(),
+            profile: psa.clone(),
+            targets: &targets,
+        };
+        let report = run(&scenarios, &side("a"), &side("b"), Compare::Messages, 2);
+        assert!(report.agrees(), "{}", human(&report));
+        assert_eq!(report.compared, 19);
+        assert!(human(&report).ends_with("19 scenarios compared (decisions, reasons and messages), 0 differ, 0 not comparable, 0 errors\n"));
+        // Kyverno runs only `latest` and no PodTemplate: the shared scenarios shrink.
+        let kyverno: Profile = "kyverno@v1.19".parse().unwrap();
+        assert_eq!(scenarios_of(&s, &psa, &kyverno), 8 + 1);
+    }
+
+    fn scenarios_of(s: &Suite, a: &Profile, b: &Profile) -> usize {
+        scenarios(s, a, b, &Filter::default()).len()
+    }
+}

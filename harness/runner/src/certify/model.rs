@@ -281,18 +281,25 @@ pub fn decision_aspect(result: &TrialResult) -> Aspect {
     }
 }
 
-/// Not-applicable scenarios grouped by reason (most frequent first).
+/// Not-applicable scenarios grouped by reason (most frequent first); the object's name
+/// in a server's `<Kind> "<name>" is invalid` is left out of the reason, so one reason
+/// covers every object it stopped.
 pub fn not_applicable(results: &[TrialResult]) -> Vec<NotApplicable> {
-    let mut by_reason: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let names = regex::Regex::new(r#"\b([A-Z][A-Za-z]*(?:\.[a-z0-9.]+)?) "[^"]*" is invalid"#).ok();
+    let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in results {
         if let TrialStatus::Skipped { reason } = &r.status {
-            by_reason.entry(reason.as_str()).or_default().push(r.name());
+            let key = match &names {
+                Some(re) => re.replace_all(reason, "$1 \"...\" is invalid").into_owned(),
+                None => reason.clone(),
+            };
+            by_reason.entry(key).or_default().push(r.name());
         }
     }
     let mut out: Vec<NotApplicable> = by_reason
         .into_iter()
         .map(|(reason, names)| NotApplicable {
-            reason: reason.to_owned(),
+            reason,
             count: names.len(),
             examples: names.into_iter().take(3).collect(),
         })
@@ -386,6 +393,34 @@ mod tests {
             (Some("a"), Some("b"))
         );
         assert_eq!(problem_text(&d).summary, "expected denied, got allowed");
+    }
+
+    #[test]
+    fn not_applicable_reasons_leave_object_names_out() {
+        let skipped = |id: &str, name: &str| TrialResult {
+            id: id.into(),
+            profile: "psa".into(),
+            case: "c".into(),
+            kind: Some(pss::Kind::Job),
+            version: Some(pss::Version::Latest),
+            status: TrialStatus::Skipped {
+                reason: format!(
+                    "not applicable: the API server's validation rejects the object before \
+                     admission: Job.batch \"{name}\" is invalid: spec.x: Forbidden"
+                ),
+            },
+            message: None,
+        };
+        let groups = not_applicable(&[skipped("a", "one"), skipped("b", "two")]);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].count, 2);
+        assert!(
+            groups[0]
+                .reason
+                .ends_with("Job.batch \"...\" is invalid: spec.x: Forbidden"),
+            "{}",
+            groups[0].reason
+        );
     }
 
     #[test]

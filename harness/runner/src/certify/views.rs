@@ -178,3 +178,43 @@ fn merge(into: &mut Counts, from: &Counts) {
     into.non_conforming += from.non_conforming;
     into.not_applicable += from.not_applicable;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pss::Version;
+
+    fn counts(conforming: usize, non_conforming: usize) -> Counts {
+        Counts {
+            conforming,
+            non_conforming,
+            not_applicable: 0,
+        }
+    }
+
+    #[test]
+    fn versions_that_read_alike_form_one_run() {
+        let ok = (counts(2, 0), counts(2, 0));
+        let bad = (counts(1, 1), counts(2, 0));
+        let versions = BTreeMap::from([
+            (Version::V1(0), ok),
+            (Version::V1(1), ok),
+            (Version::V1(2), bad),
+            (Version::Latest, ok),
+        ]);
+        let runs = version_runs(&versions);
+        let shown: Vec<(String, String)> = runs
+            .iter()
+            .map(|(f, l, d, _)| (range(*f, *l), ratio(d)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("v1.0..v1.1".to_owned(), "4/4".to_owned()),
+                ("v1.2".to_owned(), "1/2".to_owned()),
+                ("latest".to_owned(), "2/2".to_owned()),
+            ]
+        );
+        assert_eq!(ratio(&Counts::default()), "n/a");
+    }
+}
