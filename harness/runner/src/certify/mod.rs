@@ -60,9 +60,14 @@ pub struct CertifyArgs {
 
 /// `certify`: run, score, write the five files, print the verdict.
 pub fn cmd_certify(args: &CertifyArgs) -> Result<u8, Error> {
-    if args.run.output.is_some() {
+    if args.run.output.is_some()
+        || args.run.format != cli::RunFormat::Human
+        || args.run.coverage
+    {
         return Err(Error::Usage(
-            "certify writes its reports into --out DIR (--output is for run)".into(),
+            "certify writes all its formats into --out DIR (--output, --format and --coverage \
+             are for run)"
+                .into(),
         ));
     }
     if args.run.profile.len() != 1 {
