@@ -53,7 +53,8 @@ pub fn report(items: &[Item], results: &[TrialResult], targets: &Targets, ctx: C
         engine: ctx.engine,
         run: ctx.run,
         verdict: Verdict {
-            certified: decisions.non_conforming == 0,
+            // Nothing judged certifies nothing (a target that could express no scenario).
+            certified: decisions.non_conforming == 0 && decisions.judged() > 0,
             decisions,
             messages,
         },

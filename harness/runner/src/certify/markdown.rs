@@ -36,6 +36,9 @@ pub fn verdict_line(report: &Report) -> String {
     let v = &report.verdict;
     let head = match v.certified {
         true => "**Certified**: every decision conforms.".to_owned(),
+        false if v.decisions.judged() == 0 => {
+            "**Not certified**: no decision could be judged on this target.".to_owned()
+        }
         false => format!(
             "**Not certified**: {} of {} decisions do not conform.",
             v.decisions.non_conforming,

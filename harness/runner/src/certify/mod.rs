@@ -60,10 +60,7 @@ pub struct CertifyArgs {
 
 /// `certify`: run, score, write the five files, print the verdict.
 pub fn cmd_certify(args: &CertifyArgs) -> Result<u8, Error> {
-    if args.run.output.is_some()
-        || args.run.format != cli::RunFormat::Human
-        || args.run.coverage
-    {
+    if args.run.output.is_some() || args.run.format != cli::RunFormat::Human || args.run.coverage {
         return Err(Error::Usage(
             "certify writes all its formats into --out DIR (--output, --format and --coverage \
              are for run)"

@@ -90,8 +90,8 @@ pub struct RunInfo {
     pub trials: usize,
 }
 
-/// Decisions and messages, scored apart. The engine is certified when every decision
-/// conforms.
+/// Decisions and messages, scored apart. The engine is certified when every judged
+/// decision conforms (and at least one was judged).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
