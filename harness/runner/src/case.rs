@@ -20,6 +20,10 @@ use crate::yaml::Loc;
 const NOT_KYVERNO: &str =
     "PSA admission behaviour has no Kyverno counterpart (add a kyverno profile entry)";
 
+/// Why a profile file skips a `control: admission` case.
+const NOT_FILE: &str = "PSA admission behaviour (exemptions, updates, namespace warnings) is \
+                        PSA's own; a profile file's engine is judged on the controls";
+
 /// One case: a resource, where it runs, and what must happen.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -144,6 +148,7 @@ impl Case {
             None if profile.denies_controllers() && self.control == Control::Admission => {
                 Err(NOT_KYVERNO)
             }
+            None if profile.file().is_some() && self.control == Control::Admission => Err(NOT_FILE),
             None => Ok(&self.expect),
         }
     }
@@ -199,6 +204,8 @@ impl Case {
         self.expectation(profile)
             .is_ok_and(|e| !e.allowed || self.control == Control::Admission)
             && !profile.versions(self).is_empty()
+            && !profile.kinds(self).is_empty()
+            && profile.pins_messages()
     }
 
     /// The golden snapshot's folder and name, from the id: `baseline/privileged` and

@@ -56,6 +56,14 @@ pub enum Command {
     /// Start a local control plane (etcd + kube-apiserver on loopback), write its
     /// kubeconfig, and serve until SIGINT/SIGTERM.
     ControlPlane(crate::cli_cluster::ControlPlaneArgs),
+    /// Certify one engine: run the suite against it and write report.md, report.json,
+    /// report.xml, report.html and badge.svg into --out DIR (exit 0 when every decision
+    /// conforms).
+    Certify(crate::certify::CertifyArgs),
+    /// Send every scenario to two engines (--target A --target B, or --profile P
+    /// --profile Q) and list each one where the decision, the reasons or the message
+    /// differ, by control and version (exit 1 when one does).
+    Diff(crate::cli_diff::DiffArgs),
 }
 
 /// Where the cases are.
@@ -72,23 +80,11 @@ pub struct CaseSource {
 pub struct RunArgs {
     #[command(flatten)]
     pub source: CaseSource,
-    /// Only cases about this control (repeatable).
-    #[arg(long, value_parser = parse_control)]
-    pub control: Vec<Control>,
-    /// Only cases at this level (repeatable).
-    #[arg(long, value_parser = parse_level)]
-    pub level: Vec<Level>,
-    /// Only these versions: `v1.37`, `latest`, `>=v1.30`, `v1.19..v1.26`, ... (repeatable).
-    #[arg(long)]
-    pub version: Vec<String>,
-    /// Only cases whose id contains this, or matches this glob (repeatable).
-    #[arg(long)]
-    pub name: Vec<String>,
-    /// Only scenarios of this kind (repeatable).
-    #[arg(long, value_parser = parse_kind)]
-    pub kind: Vec<Kind>,
-    /// Profiles to run (repeatable): psa, kyverno@v1.10, kyverno@v1.12, kyverno@v1.19, or a
-    /// Kyverno release such as kyverno@1.16.2 (mapped to its line).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Profiles to run (repeatable): psa, kyverno@v1.10, kyverno@v1.12, kyverno@v1.19, a
+    /// Kyverno release such as kyverno@1.16.2 (mapped to its line), or a profile file
+    /// (a path; see docs/certify.md) describing another engine.
     #[arg(long, value_parser = parse_profile, default_value = "psa")]
     pub profile: Vec<Profile>,
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
@@ -96,9 +92,6 @@ pub struct RunArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Run one part of a stable partition, `I/N` (1-based), for CI matrices.
-    #[arg(long, value_parser = Shard::parse)]
-    pub shard: Option<Shard>,
     /// Worker threads (default: available parallelism; four per core with a webhook).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -106,7 +99,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub golden: Option<PathBuf>,
     /// Goldens: check (fail on difference), new (also write .snap.new for `cargo insta
-    /// review`), accept (overwrite), skip.
+    /// review`), accept (overwrite), record (write a new engine's snapshots for review,
+    /// listing them), skip.
     #[arg(long, value_enum, default_value_t = GoldenArg::Check)]
     pub goldens: GoldenArg,
     /// Kyverno policy files (each may hold several policies) for cases that name none;
@@ -122,8 +116,31 @@ pub struct RunArgs {
     pub target: TargetArgs,
 }
 
+/// Which cases and scenarios run.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only cases about this control (repeatable).
+    #[arg(long, value_parser = parse_control)]
+    pub control: Vec<Control>,
+    /// Only cases at this level (repeatable).
+    #[arg(long, value_parser = parse_level)]
+    pub level: Vec<Level>,
+    /// Only these versions: `v1.37`, `latest`, `>=v1.30`, `v1.19..v1.26`, ... (repeatable).
+    #[arg(long)]
+    pub version: Vec<String>,
+    /// Only cases whose id contains this, or matches this glob (repeatable).
+    #[arg(long)]
+    pub name: Vec<String>,
+    /// Only scenarios of this kind (repeatable).
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+    /// Run one part of a stable partition, `I/N` (1-based), for CI matrices.
+    #[arg(long, value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+}
+
 /// Where scenarios are sent.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// in-process: the profile's own engine; webhook: a live admission webhook
     /// (AdmissionReview v1 over HTTPS at --webhook-url); cluster: a live API server
@@ -131,6 +148,15 @@ pub struct TargetArgs {
     /// expectations and goldens (one profile per run).
     #[arg(long = "target", id = "target", value_enum, default_value_t = TargetKind::InProcess)]
     pub target_kind: TargetKind,
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
+    #[command(flatten)]
+    pub cluster: crate::cli_cluster::ClusterArgs,
+}
+
+/// How to reach `--target webhook`, as the API server would.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
     /// The webhook endpoint, e.g. https://127.0.0.1:8443/validate.
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
@@ -140,11 +166,17 @@ pub struct TargetArgs {
     /// Do not verify the webhook's certificate (testing only).
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
-    /// Seconds to wait for each webhook answer.
+    /// A client certificate (PEM) to present to a webhook that asks for one (mTLS), as an
+    /// API server configured with an admission kubeconfig does.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Seconds to wait for each webhook answer: the API server's webhook timeout (default
+    /// 10, at most 30).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub webhook_timeout: f64,
-    #[command(flatten)]
-    pub cluster: crate::cli_cluster::ClusterArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -178,6 +210,10 @@ pub struct ServeArgs {
     /// Self-signed mode: write the CA certificate (PEM) here, for `run --ca-cert`.
     #[arg(long, value_name = "FILE", conflicts_with = "cert")]
     pub write_ca: Option<PathBuf>,
+    /// Require a client certificate signed by a CA in this PEM bundle (mTLS, as an API
+    /// server with an admission kubeconfig presents).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,6 +228,7 @@ pub enum GoldenArg {
     Check,
     New,
     Accept,
+    Record,
     Skip,
 }
 
@@ -288,7 +325,11 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
     })
 }
 
-fn parse_profile(s: &str) -> Result<Profile, String> {
+/// A profile name, or a profile file (a path: it has a `/` or ends in `.yaml`, `.yml`).
+pub fn parse_profile(s: &str) -> Result<Profile, String> {
+    if s.contains('/') || s.ends_with(".yaml") || s.ends_with(".yml") {
+        return crate::profile_file::ProfileFile::load(Path::new(s)).map(Profile::from_file);
+    }
     s.parse::<Profile>().map_err(|e| e.to_string())
 }
 
@@ -307,6 +348,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve(&args),
         Command::Clean(args) => crate::cli_cluster::cmd_clean(&args),
         Command::ControlPlane(args) => crate::cli_cluster::cmd_control_plane(&args),
+        Command::Certify(args) => crate::certify::cmd_certify(&args),
+        Command::Diff(args) => crate::cli_diff::cmd_diff(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -376,14 +419,46 @@ fn load_suite(source: &CaseSource) -> Result<(Suite, Option<PathBuf>), Error> {
     Ok((suite, plan.golden))
 }
 
-fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
+/// What running a suite gave: the results, and what a report says about the run.
+pub struct Execution {
+    pub suite: Suite,
+    pub profiles: Vec<Profile>,
+    pub items: Vec<run::Item>,
+    pub results: Vec<run::TrialResult>,
+    /// The targets (the in-process ones are the reference engines for reports).
+    pub targets: Targets,
+    /// What answered, when live: its description.
+    pub target: Option<String>,
+    /// A cluster's API server version and endpoint, when the target was one.
+    pub server: Option<(String, String)>,
+    /// A cluster run's cleanup: `Err` when something was left.
+    pub cleanup: Option<Result<(), String>>,
+    pub golden_dir: PathBuf,
+    /// The cases directory ids are relative to.
+    pub cases_root: Option<PathBuf>,
+    pub policy_files: Vec<PathBuf>,
+    pub elapsed: std::time::Duration,
+}
+
+/// Load the cases, start the target, run the selected trials and clean up.
+pub fn execute(args: &RunArgs, golden_mode: GoldenMode) -> Result<Execution, Error> {
+    let started = std::time::Instant::now();
     let plan = resolve_source(&args.source)?;
     let suite = loader::load(&plan.paths, plan.root.as_deref())?;
     let default_golden = plan.golden.clone();
-    let filter = run_filter(args)?;
+    let filter = run_filter(&args.filter)?;
+    let profiles = args.profile.clone();
+    if args.target.target_kind == TargetKind::InProcess
+        && let Some(p) = profiles.iter().find(|p| !p.has_reference())
+    {
+        return Err(Error::Usage(format!(
+            "profile {p} is a profile file describing a live engine: run it with --target \
+             webhook or --target cluster"
+        )));
+    }
     let policy_files = served_policies(args, plan.root.as_deref())?;
     let policies = DefaultPolicies::for_run(&policy_files, plan.root.as_deref())?;
-    let targets = Targets::in_process(&args.profile)
+    let targets = Targets::in_process(&profiles)
         .map_err(Error::Usage)?
         .with_policies(policies);
     let golden_dir = args
@@ -391,23 +466,12 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         .clone()
         .or(default_golden)
         .unwrap_or_else(|| PathBuf::from("golden"));
-    let golden_mode = match args.goldens {
-        GoldenArg::Check | GoldenArg::Skip => GoldenMode::Check,
-        GoldenArg::New => GoldenMode::New,
-        GoldenArg::Accept => GoldenMode::Accept,
-    };
-    let items = run::select(
-        &suite,
-        &args.profile,
-        &filter,
-        args.goldens != GoldenArg::Skip,
-    );
+    let items = run::select(&suite, &profiles, &filter, args.goldens != GoldenArg::Skip);
     let (targets, cluster) =
-        with_live_target(targets, &args.profile, &args.target, &items, &policy_files)?;
+        with_live_target(targets, &profiles, &args.target, &items, &policy_files)?;
     let described = match &cluster {
         Some(c) => Some(c.session.description.clone()),
-        None if args.target.target_kind == TargetKind::Webhook => args
-            .profile
+        None if args.target.target_kind == TargetKind::Webhook => profiles
             .first()
             .and_then(|p| targets.get(p))
             .map(|t| t.describe()),
@@ -419,6 +483,10 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     if let Some(target) = described.as_ref().filter(|_| !report_names_target) {
         eprintln!("target: {target}");
     }
+    let server = cluster.as_ref().map(|c| {
+        let target = &c.session.target;
+        (target.version().git_version.clone(), target.endpoint())
+    });
     // A live target's trials mostly wait on the network: keep more of them in flight.
     let per_core = match args.target.target_kind {
         TargetKind::InProcess => 1,
@@ -444,7 +512,7 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         &targets,
         &RunOptions {
             jobs,
-            golden_dir,
+            golden_dir: golden_dir.clone(),
             golden_mode,
             progress: progress.clone(),
         },
@@ -453,13 +521,41 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         bar.finish_and_clear();
     }
     let cleanup = cluster.map(crate::cli_cluster::ClusterRun::finish);
-    let summary = Summary::of(&results);
-    let target = described.as_deref();
+    Ok(Execution {
+        suite,
+        profiles,
+        items,
+        results,
+        targets,
+        target: described,
+        server,
+        cleanup,
+        golden_dir,
+        cases_root: plan.root,
+        policy_files,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The golden mode `--goldens` asks for.
+pub fn golden_mode(arg: GoldenArg) -> GoldenMode {
+    match arg {
+        GoldenArg::Check | GoldenArg::Skip => GoldenMode::Check,
+        GoldenArg::New => GoldenMode::New,
+        GoldenArg::Accept => GoldenMode::Accept,
+        GoldenArg::Record => GoldenMode::Record,
+    }
+}
+
+fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
+    let run = execute(args, golden_mode(args.goldens))?;
+    let summary = Summary::of(&run.results);
+    let target = run.target.as_deref();
     let rendered = match args.format {
-        RunFormat::Human => report::human(&results, args.output.is_none(), target),
-        RunFormat::Json => report::json(&results, target),
+        RunFormat::Human => report::human(&run.results, args.output.is_none(), target),
+        RunFormat::Json => report::json(&run.results, target),
         RunFormat::Junit => {
-            report::junit(&results, target).map_err(|e| Error::Usage(e.to_string()))?
+            report::junit(&run.results, target).map_err(|e| Error::Usage(e.to_string()))?
         }
     };
     emit(&rendered, args.output.as_deref())?;
@@ -467,8 +563,9 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     if to_stderr {
         eprintln!("{summary}");
     }
-    let coverage_gaps = args.coverage && print_coverage(&suite, to_stderr)?;
-    let unclean = match cleanup {
+    report_recorded(&run.results);
+    let coverage_gaps = args.coverage && print_coverage(&run.suite, to_stderr)?;
+    let unclean = match run.cleanup {
         Some(Err(e)) => {
             eprintln!("pss-harness: {e}");
             true
@@ -476,6 +573,24 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         _ => false,
     };
     Ok(u8::from(summary.failed > 0 || coverage_gaps || unclean))
+}
+
+/// Under `--goldens record`: which snapshots were written, for review.
+pub fn report_recorded(results: &[run::TrialResult]) {
+    let recorded: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r.message.as_deref()?.strip_prefix("recorded "))
+        .collect();
+    if recorded.is_empty() {
+        return;
+    }
+    eprintln!(
+        "recorded {} golden snapshots for review (git diff / git add them):",
+        recorded.len()
+    );
+    for path in recorded {
+        eprintln!("  {path}");
+    }
 }
 
 /// The Kyverno policy files of the run: `--policy`; with `--serve-webhook` under a
@@ -486,7 +601,7 @@ fn served_policies(args: &RunArgs, root: Option<&Path>) -> Result<Vec<PathBuf>, 
     if !args.policy.is_empty() || !args.target.cluster.serve_webhook || !kyverno {
         return Ok(args.policy.clone());
     }
-    match (&args.level[..], root) {
+    match (&args.filter.level[..], root) {
         ([level], Some(root)) => Ok(vec![root.join(format!("policies/{level}-policy.yaml"))]),
         _ => Err(Error::Usage(
             "--serve-webhook under a Kyverno profile serves one policy set: pass --policy \
@@ -497,7 +612,7 @@ fn served_policies(args: &RunArgs, root: Option<&Path>) -> Result<Vec<PathBuf>, 
 }
 
 /// Replace the profile's in-process target with `--target webhook` or `cluster`.
-fn with_live_target(
+pub fn with_live_target(
     targets: Targets,
     profiles: &[Profile],
     args: &TargetArgs,
@@ -517,16 +632,75 @@ fn with_live_target(
     with_webhook_target(targets, profiles, args).map(|t| (t, None))
 }
 
+/// The webhook target `--webhook-*` describe, for a profile's texts.
+pub fn webhook_target(args: &WebhookArgs, profile: &Profile) -> Result<WebhookTarget, Error> {
+    let url = args
+        .webhook_url
+        .clone()
+        .ok_or_else(|| Error::Usage("--target webhook needs --webhook-url URL".into()))?;
+    let timeout = std::time::Duration::try_from_secs_f64(args.webhook_timeout)
+        .ok()
+        .filter(|t| !t.is_zero() && *t <= MAX_WEBHOOK_TIMEOUT)
+        .ok_or_else(|| {
+            Error::Usage(
+                "--webhook-timeout: more than 0 and at most 30 seconds (the API server's \
+                 limit for a webhook)"
+                    .into(),
+            )
+        })?;
+    let options = WebhookOptions {
+        url,
+        ca_cert: args.ca_cert.clone(),
+        insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+        timeout,
+        client_identity: match (&args.client_cert, &args.client_key) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            _ => None,
+        },
+    };
+    WebhookTarget::new(&options, Flavour::of(profile)).map_err(|e| Error::Usage(e.to_string()))
+}
+
+impl WebhookArgs {
+    /// No webhook options (a side of `diff` that is not the webhook).
+    pub fn none() -> WebhookArgs {
+        WebhookArgs {
+            webhook_url: None,
+            ca_cert: None,
+            insecure_skip_tls_verify: false,
+            client_cert: None,
+            client_key: None,
+            webhook_timeout: 10.0,
+        }
+    }
+}
+
+/// Load the cases of `source`; the suite and the cases directory ids are relative to.
+pub fn load_cases(source: &CaseSource) -> Result<(Suite, Option<PathBuf>), Error> {
+    let plan = resolve_source(source)?;
+    let suite = loader::load(&plan.paths, plan.root.as_deref())?;
+    Ok((suite, plan.root))
+}
+
+/// The API server refuses a webhook `timeoutSeconds` above 30.
+pub const MAX_WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Replace the profile's in-process target with `--target webhook`.
 fn with_webhook_target(
     targets: Targets,
     profiles: &[Profile],
     args: &TargetArgs,
 ) -> Result<Targets, Error> {
+    let w = &args.webhook;
     if args.target_kind == TargetKind::InProcess {
-        if args.webhook_url.is_some() || args.ca_cert.is_some() || args.insecure_skip_tls_verify {
+        if w.webhook_url.is_some()
+            || w.ca_cert.is_some()
+            || w.insecure_skip_tls_verify
+            || w.client_cert.is_some()
+        {
             return Err(Error::Usage(
-                "--webhook-url, --ca-cert and --insecure-skip-tls-verify need --target webhook"
+                "--webhook-url, --ca-cert, --insecure-skip-tls-verify and --client-cert need \
+                 --target webhook"
                     .into(),
             ));
         }
@@ -537,25 +711,7 @@ fn with_webhook_target(
             "--target webhook runs one profile: give exactly one --profile".into(),
         ));
     };
-    let url = args
-        .webhook_url
-        .clone()
-        .ok_or_else(|| Error::Usage("--target webhook needs --webhook-url URL".into()))?;
-    let timeout = std::time::Duration::try_from_secs_f64(args.webhook_timeout)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .ok_or_else(|| Error::Usage("--webhook-timeout: a positive number of seconds".into()))?;
-    let options = WebhookOptions {
-        url,
-        ca_cert: args.ca_cert.clone(),
-        insecure_skip_tls_verify: args.insecure_skip_tls_verify,
-        timeout,
-    };
-    let flavour = match profile {
-        Profile::Psa => Flavour::Psa,
-        Profile::Kyverno { .. } => Flavour::Kyverno,
-    };
-    let target = WebhookTarget::new(&options, flavour).map_err(|e| Error::Usage(e.to_string()))?;
+    let target = webhook_target(w, profile)?;
     Ok(targets.with(profile.clone(), Box::new(target)))
 }
 
@@ -574,7 +730,8 @@ fn cmd_serve(args: &ServeArgs) -> Result<u8, Error> {
         _ => Tls::SelfSigned,
     };
     let describe = engine.describe();
-    let server = Server::start(engine, args.listen, &tls).map_err(Error::Usage)?;
+    let server = Server::start_with(engine, args.listen, &tls, args.client_ca.as_deref())
+        .map_err(Error::Usage)?;
     if let (Some(path), Some(pem)) = (&args.write_ca, server.ca_pem()) {
         std::fs::write(path, pem).map_err(|e| Error::io(path, e))?;
     }
@@ -599,7 +756,7 @@ fn print_coverage(suite: &Suite, to_stderr: bool) -> Result<bool, Error> {
     Ok(!cov.missing().is_empty())
 }
 
-fn run_filter(args: &RunArgs) -> Result<Filter, Error> {
+pub fn run_filter(args: &FilterArgs) -> Result<Filter, Error> {
     let versions = match args.version.is_empty() {
         true => None,
         false => Some(
@@ -703,6 +860,9 @@ fn kyverno_check_line(args: &CheckArgs) -> Result<Option<KyvernoLine>, Error> {
             "--profile kyverno@<line> needs --policy FILE...".into(),
         )),
         (None, true) => Ok(Some(KyvernoLine::V1_19)),
+        (Some(Profile::File(_)), _) => Err(Error::Usage(
+            "check runs the harness's own engines (psa, kyverno@<line>), not a profile file".into(),
+        )),
         (Some(Profile::Psa), true) => Err(Error::Usage(
             "--policy applies to Kyverno profiles (--profile kyverno@<line>)".into(),
         )),

@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::cluster::api::{Api, Pacing};
+use crate::cluster::engine::EngineSpec;
 use crate::cluster::kind::KindOptions;
 use crate::cluster::local::{LocalControlPlane, LocalOptions};
 use crate::cluster::session::{self, CaseConfig, ClusterSource, Session, SessionOptions};
@@ -22,7 +23,7 @@ use crate::serve::{Engine, Server, Tls};
 use crate::target::webhook::Flavour;
 
 /// How `--target cluster` gets its cluster, and what it may do there.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
     /// With --target cluster: kubeconfig (any reachable cluster), kind (a kind node the
     /// harness starts through testcontainers; needs Docker), local (etcd and
@@ -75,6 +76,51 @@ pub struct ClusterArgs {
     /// control plane, which has no controller manager; use 0 for envtest-like clusters).
     #[arg(long, value_name = "SECS")]
     pub namespace_grace: Option<u64>,
+    /// --cluster local: run the API server's built-in PodSecurity plugin (off when a PSA
+    /// webhook is the engine under test: the plugin runs first and would answer).
+    #[arg(long, value_enum, default_value_t = BuiltinPsa::On)]
+    pub builtin_psa: BuiltinPsa,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// An engine process the harness starts next to a local control plane.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// --cluster local: start this admission webhook per API server and register it (run
+    /// by `sh -c`; placeholders {kubeconfig} {psa-config} {cert} {key} {ca} {port} {host}
+    /// {dir}), e.g. the upstream PSA webhook: `pod-security-webhook --kubeconfig
+    /// {kubeconfig} --config {psa-config} --tls-cert-file {cert} --tls-private-key-file
+    /// {key} --bind-address {host} --secure-port {port}`.
+    #[arg(long, value_name = "COMMAND")]
+    pub engine_cmd: Option<String>,
+    /// The engine's webhook name (the API server names it in denials).
+    #[arg(long, value_name = "NAME", default_value = crate::cluster::engine::UPSTREAM_PSA_WEBHOOK)]
+    pub engine_webhook_name: String,
+    /// The path the engine validates at.
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    pub engine_path: String,
+    /// A path answering 200 once the engine is ready.
+    #[arg(long, value_name = "PATH", default_value = "/readyz")]
+    pub engine_ready_path: String,
+}
+
+impl EngineArgs {
+    /// The engine to start, if any.
+    pub fn spec(&self) -> Option<EngineSpec> {
+        self.engine_cmd.as_ref().map(|command| EngineSpec {
+            webhook_name: self.engine_webhook_name.clone(),
+            path: self.engine_path.clone(),
+            ready_path: self.engine_ready_path.clone(),
+            ..EngineSpec::new(command.clone())
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuiltinPsa {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -123,10 +169,7 @@ pub fn start(
     items: &[Item],
     policy_files: &[PathBuf],
 ) -> Result<ClusterRun, Error> {
-    let flavour = match profile {
-        Profile::Psa => Flavour::Psa,
-        Profile::Kyverno { .. } => Flavour::Kyverno,
-    };
+    let flavour = Flavour::of(profile);
     let source = match args.cluster {
         ClusterKind::Kubeconfig => ClusterSource::Kubeconfig {
             path: args.kubeconfig.clone(),
@@ -143,8 +186,23 @@ pub fn start(
     if args.serve_webhook && args.cluster != ClusterKind::Local {
         return Err(Error::Usage(serve_webhook_refusal(args.cluster).into()));
     }
-    let case_configs = match (args.cluster, flavour) {
-        (ClusterKind::Local, Flavour::Psa) => case_configs(items)?,
+    let engine = args.engine.spec();
+    if engine.is_some() && args.cluster != ClusterKind::Local {
+        return Err(Error::Usage(
+            "--engine-cmd starts the engine next to a local control plane: add --cluster local"
+                .into(),
+        ));
+    }
+    let builtin_psa = args.builtin_psa == BuiltinPsa::On;
+    if engine.is_some() && builtin_psa && flavour == Flavour::Psa {
+        return Err(Error::Usage(
+            "the built-in PodSecurity plugin answers before any webhook: add --builtin-psa off \
+             so the engine judges"
+                .into(),
+        ));
+    }
+    let case_configs = match (args.cluster, profile) {
+        (ClusterKind::Local, Profile::Psa) => case_configs(items)?,
         _ => Vec::new(),
     };
     let pacing = Pacing {
@@ -173,6 +231,8 @@ pub fn start(
         install: args.install.iter().cloned().chain(install).collect(),
         install_timeout: Duration::from_secs(args.install_timeout),
         namespace_grace: args.namespace_grace.map(Duration::from_secs),
+        builtin_psa,
+        engine,
     };
     let session = Session::start(&options).map_err(Error::Usage)?;
     Ok(ClusterRun { session, webhook })
@@ -270,7 +330,7 @@ pub fn webhook_configuration(profile: &Profile, base: &str, ca_pem: &str) -> Val
                 "Ignore",
             ),
         ],
-        Profile::Psa => vec![webhook(
+        Profile::Psa | Profile::File(_) => vec![webhook(
             "pod-security-webhook.pss-harness.io",
             "/validate",
             "Fail",
@@ -366,6 +426,9 @@ pub struct ControlPlaneArgs {
     /// A PodSecurityConfiguration or AdmissionConfiguration for the server's PSA.
     #[arg(long, value_name = "FILE")]
     pub admission_config: Option<PathBuf>,
+    /// Run the built-in PodSecurity plugin (off: register your PSA webhook instead).
+    #[arg(long, value_enum, default_value_t = BuiltinPsa::On)]
+    pub builtin_psa: BuiltinPsa,
 }
 
 /// Start etcd and kube-apiserver, write the kubeconfig, print `ready`, and keep serving
@@ -383,6 +446,7 @@ pub fn cmd_control_plane(args: &ControlPlaneArgs) -> Result<u8, Error> {
         bin_dir,
         configs: vec![config],
         start_timeout: Duration::from_secs(90),
+        builtin_psa: args.builtin_psa == BuiltinPsa::On,
     })
     .map_err(Error::Usage)?;
     let plane = Arc::new(std::sync::Mutex::new(plane));

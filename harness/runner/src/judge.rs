@@ -140,24 +140,22 @@ pub fn subject_message(outcome: &Outcome) -> Option<&str> {
     }
 }
 
-/// Whether the outcome means "complies" for this profile and kind: for PSA controllers,
-/// allowed without a policy warning; otherwise simply allowed.
-fn complies(profile: &Profile, scenario: &Scenario, outcome: &Outcome) -> bool {
-    if scenario.kind.is_pod() || profile.denies_controllers() {
+/// Whether the outcome means "complies" for this profile and kind: for a kind the engine
+/// only warns about (PSA controllers), allowed without a policy warning; otherwise simply
+/// allowed.
+pub fn complies(profile: &Profile, kind: pss::Kind, outcome: &Outcome) -> bool {
+    if profile.denies_kind(kind) {
         return outcome.allowed;
     }
     outcome.allowed
         && !outcome
             .warnings
             .iter()
-            .any(|w| w.starts_with(WOULD_VIOLATE))
+            .any(|w| profile.is_policy_warning(w))
 }
 
 fn decision_name(profile: &Profile, scenario: &Scenario, complies: bool) -> &'static str {
-    match (
-        scenario.kind.is_pod() || profile.denies_controllers(),
-        complies,
-    ) {
+    match (profile.denies_kind(scenario.kind), complies) {
         (true, true) => "allowed",
         (true, false) => "denied",
         (false, true) => "allowed without warning",
@@ -169,18 +167,19 @@ fn decision_name(profile: &Profile, scenario: &Scenario, complies: bool) -> &'st
 pub fn judge(scenario: &Scenario, expect: &Expectation, outcome: &Outcome) -> Vec<Problem> {
     let profile = &scenario.profile;
     let mut problems = Vec::new();
-    if !scenario.kind.is_pod() && !profile.denies_controllers() && !outcome.allowed {
+    if !profile.denies_kind(scenario.kind) && !outcome.allowed {
         let actual = format!(
             "denied ({})",
             subject_message(outcome).unwrap_or("no message")
         );
-        problems.push(Problem::Decision {
-            expected: "PSA to allow a controller".into(),
-            actual,
-        });
+        let expected = match profile {
+            Profile::File(_) => format!("{profile} to allow a {} (it warns)", scenario.kind),
+            _ => "PSA to allow a controller".into(),
+        };
+        problems.push(Problem::Decision { expected, actual });
         return problems;
     }
-    let actual_complies = complies(profile, scenario, outcome);
+    let actual_complies = complies(profile, scenario.kind, outcome);
     if actual_complies != expect.allowed {
         let mut actual = decision_name(profile, scenario, actual_complies).to_owned();
         if let Some(m) = subject_message(outcome) {
@@ -190,7 +189,7 @@ pub fn judge(scenario: &Scenario, expect: &Expectation, outcome: &Outcome) -> Ve
         problems.push(Problem::Decision { expected, actual });
         return problems;
     }
-    if !expect.allowed {
+    if !expect.allowed && profile.compares_reasons() {
         let actual: Vec<String> = outcome.reasons().into_iter().map(str::to_owned).collect();
         if !same_reasons(profile, &actual, &expect.reasons) {
             problems.push(Problem::Reasons {
@@ -224,11 +223,15 @@ fn sorted(items: &[String]) -> Vec<String> {
 /// The texts of `expect` (detail, message, warnings, ...) are PSA's. A Kyverno profile
 /// checks texts only from its own `profiles:` entry; its messages are pinned by goldens.
 fn texts_apply(scenario: &Scenario) -> bool {
-    !scenario.profile.denies_controllers()
-        || scenario
+    match &scenario.profile {
+        Profile::Psa => true,
+        Profile::Kyverno { .. } => scenario
             .case
             .profile_entry_for(&scenario.profile, scenario.kind)
-            .is_some()
+            .is_some(),
+        // The case's texts are PSA's, not the engine's.
+        Profile::File(_) => false,
+    }
 }
 
 /// The rules `autogen` generates from `rule` for `kind` (Kyverno's names, cut to 63).

@@ -17,14 +17,17 @@
 //! - [`harness`] turns the suite into libtest-mimic trials; [`cli`] is the binary.
 
 pub mod case;
+pub mod certify;
 pub mod check;
 pub mod check_admission;
 pub mod check_kyverno;
 pub mod cli;
 pub mod cli_cluster;
+pub mod cli_diff;
 pub mod cluster;
 pub mod control;
 pub mod coverage;
+pub mod diff;
 pub mod error;
 pub mod golden;
 pub mod harness;
@@ -34,6 +37,7 @@ pub mod manifest;
 pub mod namespace_case;
 pub mod policy;
 pub mod profile;
+pub mod profile_file;
 pub mod psa_config;
 pub mod report;
 pub mod run;

@@ -7,20 +7,61 @@
 //! (v1.12-v1.18), `kyverno@v1.19` (v1.19+). A concrete release (`kyverno@1.16.2`) is
 //! accepted and mapped to its line. Kyverno's autogen rules deny controllers too, and it
 //! evaluates at the policy's version, so its scenarios run at `latest` only.
+//!
+//! A profile can also be declared in a file ([`crate::profile_file`]) for an engine whose
+//! wording the harness does not model: it names the kinds the engine refuses or warns
+//! about, how to read its reasons, and whether its messages are pinned.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use kyverno::KyvernoLine;
 use pss::{Kind, Version};
 
 use crate::case::Case;
+use crate::profile_file::ProfileFile;
 
 /// An enforcement engine (and release line) whose answers a case describes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Profile {
     Psa,
-    Kyverno { line: KyvernoLine },
+    Kyverno {
+        line: KyvernoLine,
+    },
+    /// Declared in a profile file.
+    File(FileProfile),
+}
+
+/// A profile file's profile; profiles are told apart (and ordered) by name.
+#[derive(Debug, Clone)]
+pub struct FileProfile(pub Arc<ProfileFile>);
+
+impl PartialEq for FileProfile {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for FileProfile {}
+
+impl PartialOrd for FileProfile {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FileProfile {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.name.cmp(&other.0.name)
+    }
+}
+
+impl Hash for FileProfile {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
 }
 
 /// A profile name that does not parse.
@@ -39,28 +80,83 @@ impl Profile {
             .collect()
     }
 
-    /// The name used in trial kinds, golden folders and reports: `psa`, `kyverno@v1.12`.
+    /// The name used in trial kinds, golden folders and reports: `psa`, `kyverno@v1.12`,
+    /// a profile file's name.
     pub fn name(&self) -> String {
         match self {
             Profile::Psa => "psa".to_owned(),
             Profile::Kyverno { line } => format!("kyverno@{line}"),
+            Profile::File(f) => f.0.name.clone(),
         }
     }
 
-    /// The family without the release line: `psa`, `kyverno`.
+    /// The family without the release line: `psa`, `kyverno`, `file`.
     pub fn family(&self) -> &'static str {
         match self {
             Profile::Psa => "psa",
             Profile::Kyverno { .. } => "kyverno",
+            Profile::File(_) => "file",
+        }
+    }
+
+    /// A profile from a profile file.
+    pub fn from_file(file: ProfileFile) -> Profile {
+        Profile::File(FileProfile(Arc::new(file)))
+    }
+
+    /// The profile file, for profiles declared in one.
+    pub fn file(&self) -> Option<&ProfileFile> {
+        match self {
+            Profile::File(f) => Some(&f.0),
+            _ => None,
         }
     }
 
     /// The Kyverno line, for Kyverno profiles.
     pub fn kyverno_line(&self) -> Option<KyvernoLine> {
         match self {
-            Profile::Psa => None,
             Profile::Kyverno { line } => Some(*line),
+            _ => None,
         }
+    }
+
+    /// Whether the engine refuses `kind` when its pod (template) violates, rather than
+    /// warning: pods everywhere, controllers under Kyverno, what a profile file says.
+    pub fn denies_kind(&self, kind: Kind) -> bool {
+        match self {
+            Profile::File(f) => f.0.denies(kind),
+            _ => kind.is_pod() || self.denies_controllers(),
+        }
+    }
+
+    /// Whether a warning says the object violates the policy (PSA's `would violate
+    /// PodSecurity`; any warning of a profile file's engine).
+    pub fn is_policy_warning(&self, warning: &str) -> bool {
+        match self {
+            Profile::File(_) => true,
+            _ => warning.starts_with("would violate PodSecurity "),
+        }
+    }
+
+    /// Whether refusals' reasons are compared (a profile file may judge decisions only).
+    pub fn compares_reasons(&self) -> bool {
+        match self {
+            Profile::File(f) => !matches!(f.0.reasons, crate::profile_file::Reasons::None),
+            _ => true,
+        }
+    }
+
+    /// Whether the profile's messages are pinned in goldens.
+    pub fn pins_messages(&self) -> bool {
+        match self {
+            Profile::File(f) => f.0.pin_messages,
+            _ => true,
+        }
+    }
+
+    /// Whether the harness has an in-process engine for the profile (its reference texts).
+    pub fn has_reference(&self) -> bool {
+        !matches!(self, Profile::File(_))
     }
 
     /// Whether the engine refuses controllers whose template fails (Kyverno autogen). PSA
@@ -73,7 +169,11 @@ impl Profile {
     /// checks in its fork's file-name order (and in a Go map order after an exclusion), so
     /// its reasons are compared as a set.
     pub fn ordered_reasons(&self) -> bool {
-        matches!(self, Profile::Psa)
+        match self {
+            Profile::Psa => true,
+            Profile::Kyverno { .. } => false,
+            Profile::File(f) => f.0.ordered_reasons(),
+        }
     }
 
     /// The keys of a case's `profiles:` map that apply to this profile, most specific first.
@@ -81,6 +181,7 @@ impl Profile {
         match self {
             Profile::Psa => vec!["psa".to_owned()],
             Profile::Kyverno { .. } => vec![self.name(), "kyverno".to_owned()],
+            Profile::File(_) => vec![self.name()],
         }
     }
 
@@ -121,6 +222,7 @@ impl Profile {
         match self {
             Profile::Psa => true,
             Profile::Kyverno { .. } => version == Version::Latest,
+            Profile::File(f) => f.0.all_versions || version == Version::Latest,
         }
     }
 
@@ -130,6 +232,7 @@ impl Profile {
         match self {
             Profile::Psa => true,
             Profile::Kyverno { .. } => kind != Kind::PodTemplate || case.object.kind() == kind,
+            Profile::File(f) => f.0.judges(kind),
         }
     }
 

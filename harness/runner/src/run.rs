@@ -60,6 +60,8 @@ impl Targets {
             match p {
                 Profile::Psa => targets.push((p.clone(), Box::new(InProcessPsa::default()))),
                 Profile::Kyverno { line } => kyverno.push(*line),
+                // A profile file describes a live engine: the run gives it one (`with`).
+                Profile::File(_) => {}
             }
         }
         Ok(Targets {
@@ -129,6 +131,9 @@ impl Targets {
                 let policies = self.policies.for_case(case).map_err(TargetError::Failed)?;
                 Ok(CaseTarget::Kyverno(InProcessKyverno::new(*line, policies)))
             }
+            Profile::File(_) => Err(TargetError::Failed(format!(
+                "the harness has no in-process engine for profile {profile} (a profile file)"
+            ))),
         }
     }
 
@@ -183,6 +188,14 @@ pub fn admit(
         namespace_request: namespace_request.as_ref(),
     };
     target.admit(&request)
+}
+
+/// A profile file's engine speaks its own words: its reasons are read as the file says
+/// (other profiles' targets already read them).
+pub fn read_profile_reasons(profile: &Profile, outcome: &mut Outcome) {
+    if let Some(file) = profile.file() {
+        outcome.violations = file.read_reasons(outcome).unwrap_or_default();
+    }
 }
 
 /// A case's golden body for a profile, from one target.
@@ -334,6 +347,9 @@ pub enum GoldenMode {
     New,
     /// Write the snapshot when missing or different (passes).
     Accept,
+    /// Write the snapshots of an engine whose messages are not pinned yet (a profile
+    /// file's), as `accept` does, and say which were written: they are for review.
+    Record,
 }
 
 #[derive(Debug, Clone)]
@@ -490,10 +506,11 @@ fn judge_scenario(
     result: &mut TrialResult,
 ) -> Result<Vec<Problem>, TargetError> {
     version_applies(target, &s.case, s.version)?;
-    let outcome = match object {
+    let mut outcome = match object {
         Some(o) => admit(target, &s.case, s.version, o),
         None => object_for(&s.case, s.kind).and_then(|o| admit(target, &s.case, s.version, &o)),
     }?;
+    read_profile_reasons(&s.profile, &mut outcome);
     result.message = judge::subject_message(&outcome).map(str::to_owned);
     let mut problems = judge::judge(s, expect, &outcome);
     if problems.is_empty() && s.profile.denies_controllers() {
@@ -532,7 +549,15 @@ pub fn run_golden(
         golden_body(t.get(), case, profile)
     });
     let problem = match body {
-        Ok(body) if body.is_complete() => compare_golden(case, profile, &body.text, opts),
+        // Without an in-process reference (a profile file), the engine's own texts for
+        // the scenarios it can express are the snapshot.
+        Ok(body) if body.is_complete() || (!profile.has_reference() && !body.text.is_empty()) => {
+            let (problem, recorded) = compare_golden(case, profile, &body.text, opts);
+            if let Some(path) = recorded {
+                result.message = Some(format!("recorded {path}"));
+            }
+            problem
+        }
         Ok(body) if body.text.is_empty() => {
             let (why, detail) = body.omitted[0].1.clone();
             result.status = TrialStatus::NotApplicable {
@@ -620,36 +645,43 @@ fn compare_partial(
     })
 }
 
+/// Compare a golden body with the stored snapshot (and per the mode, write it); the
+/// problem, and the path when `record` wrote it.
 fn compare_golden(
     case: &Case,
     profile: &Profile,
     body: &str,
     opts: &RunOptions,
-) -> Option<Problem> {
+) -> (Option<Problem>, Option<String>) {
     let path = golden::snapshot_path(&opts.golden_dir, profile, case);
     let stored = golden::read_snapshot(&path);
     if stored
         .as_deref()
         .is_some_and(|s| golden::same_body(s, body))
     {
-        return None;
+        return (None, None);
     }
+    let shown = path.display().to_string();
     let problem = Problem::Golden {
-        path: path.display().to_string(),
+        path: shown.clone(),
         expected: stored,
         actual: body.to_owned(),
     };
     let written = match opts.golden_mode {
-        GoldenMode::Check => return Some(problem),
+        GoldenMode::Check => return (Some(problem), None),
         GoldenMode::New => golden::write_snapshot(&path, case, body, true),
-        GoldenMode::Accept => golden::write_snapshot(&path, case, body, false),
+        GoldenMode::Accept | GoldenMode::Record => golden::write_snapshot(&path, case, body, false),
     };
     match (written, opts.golden_mode) {
-        (Err(e), _) => Some(Problem::Target {
-            error: format!("cannot write {}: {e}", path.display()),
-        }),
-        (Ok(_), GoldenMode::Accept) => None,
-        (Ok(_), _) => Some(problem),
+        (Err(e), _) => (
+            Some(Problem::Target {
+                error: format!("cannot write {shown}: {e}"),
+            }),
+            None,
+        ),
+        (Ok(_), GoldenMode::Accept) => (None, None),
+        (Ok(_), GoldenMode::Record) => (None, Some(shown)),
+        (Ok(_), _) => (Some(problem), None),
     }
 }
 

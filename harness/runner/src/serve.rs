@@ -68,6 +68,10 @@ impl Engine {
                     config,
                 })
             }
+            Profile::File(_) => Err(Error::Usage(format!(
+                "serve runs the harness's own engines (psa, kyverno@<line>); {profile} is a \
+                 profile file describing another engine"
+            ))),
             Profile::Kyverno { line } => {
                 if policies.is_empty() {
                     return Err(Error::Usage(format!("{profile} needs --policy FILE...")));
@@ -154,6 +158,18 @@ pub struct Server {
 impl Server {
     /// Bind `listen` (port 0: any free port) and serve `engine` in the background.
     pub fn start(engine: Engine, listen: SocketAddr, tls: &Tls) -> Result<Server, String> {
+        Server::start_with(engine, listen, tls, None)
+    }
+
+    /// [`Server::start`], requiring clients to present a certificate signed by a CA in
+    /// `client_ca` (a PEM bundle) when given: an API server's admission client
+    /// certificate (mTLS).
+    pub fn start_with(
+        engine: Engine,
+        listen: SocketAddr,
+        tls: &Tls,
+        client_ca: Option<&Path>,
+    ) -> Result<Server, String> {
         crate::target::webhook::install_crypto_provider();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -182,9 +198,12 @@ impl Server {
         let handle = axum_server::Handle::<SocketAddr>::new();
         let app = router(Arc::new(engine));
         let (task, addr) = runtime.block_on(async {
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)
-                .await
-                .map_err(|e| format!("cannot use the certificate and key: {e}"))?;
+            let config = match client_ca {
+                None => axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)
+                    .await
+                    .map_err(|e| format!("cannot use the certificate and key: {e}"))?,
+                Some(ca) => mutual_tls(&cert, &key, ca)?,
+            };
             let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
             let task = tokio::spawn(server.serve(app.into_make_service()));
             match handle.listening().await {
@@ -232,6 +251,43 @@ impl Server {
         self.handle.shutdown();
         let _ = self.runtime.block_on(self.task);
     }
+}
+
+/// A TLS configuration that asks every client for a certificate signed by `client_ca`.
+fn mutual_tls(
+    cert: &[u8],
+    key: &[u8],
+    client_ca: &Path,
+) -> Result<axum_server::tls_rustls::RustlsConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let shown = client_ca.display();
+    let ca_pem = std::fs::read(client_ca).map_err(|e| format!("{shown}: {e}"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(&ca_pem) {
+        let ca = ca.map_err(|e| format!("{shown}: not a PEM certificate: {e}"))?;
+        roots
+            .add(ca)
+            .map_err(|e| format!("{shown}: not a CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{shown}: no certificate in the file"));
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+        .build()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let chain = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the server certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("the server key: {e}"))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("cannot use the certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
 }
 
 /// The routes: `POST /validate`, and for an API server that registers Kyverno's two

@@ -50,11 +50,9 @@ fn webhook(server: &Server, profile: &Profile, dir: &Path) -> WebhookTarget {
         ca_cert: Some(dir.join("ca.pem")),
         insecure_skip_tls_verify: false,
         timeout: Duration::from_secs(10),
+        client_identity: None,
     };
-    let flavour = match profile {
-        Profile::Psa => Flavour::Psa,
-        Profile::Kyverno { .. } => Flavour::Kyverno,
-    };
+    let flavour = Flavour::of(profile);
     WebhookTarget::new(&options, flavour).unwrap()
 }
 
@@ -340,4 +338,83 @@ fn the_binary_serves_and_runs_against_itself() {
         "kyverno@v1.19",
     ]);
     assert_eq!(two.status.code(), Some(2));
+}
+
+/// A client CA (PEM), and a client certificate and key it signed (PEM).
+fn client_pki() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "admission client CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "kube-apiserver-admission");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_webhook_that_asks_for_a_client_certificate_gets_one() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = client_pki();
+    let (ca_path, cert_path, key_path) = (
+        dir.path().join("client-ca.pem"),
+        dir.path().join("client.pem"),
+        dir.path().join("client-key.pem"),
+    );
+    std::fs::write(&ca_path, ca).unwrap();
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let engine = Engine::for_profile(&Profile::Psa, &[], None).unwrap();
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = Server::start_with(engine, listen, &Tls::SelfSigned, Some(&ca_path)).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), server.ca_pem().unwrap()).unwrap();
+    let options = |identity: Option<(PathBuf, PathBuf)>| WebhookOptions {
+        url: server.url(),
+        ca_cert: Some(dir.path().join("ca.pem")),
+        insecure_skip_tls_verify: false,
+        timeout: Duration::from_secs(10),
+        client_identity: identity,
+    };
+    let object = pss::Workload::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "securityContext": {"privileged": true}}]}}))
+    .unwrap();
+    let labels = std::collections::BTreeMap::from([(
+        "pod-security.kubernetes.io/enforce".to_owned(),
+        "baseline".to_owned(),
+    )]);
+    let request = pss_harness::target::AdmissionRequest::create(&object, "team", &labels);
+    use pss_harness::target::Target as _;
+    let with =
+        WebhookTarget::new(&options(Some((cert_path, key_path.clone()))), Flavour::Psa).unwrap();
+    let outcome = with.admit(&request).unwrap();
+    assert!(!outcome.allowed, "the engine answered: {outcome:?}");
+    let without = WebhookTarget::new(&options(None), Flavour::Psa).unwrap();
+    let err = without.admit(&request).unwrap_err();
+    assert!(
+        err.message().contains("request failed") || err.message().contains("cannot connect"),
+        "{err}"
+    );
+    let bad = WebhookTarget::new(&options(Some((key_path.clone(), key_path))), Flavour::Psa);
+    assert!(
+        bad.err()
+            .unwrap()
+            .message()
+            .contains("not a PEM client certificate"),
+        "a key is not a certificate"
+    );
+    server.shutdown();
 }

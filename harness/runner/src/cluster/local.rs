@@ -32,6 +32,9 @@ pub struct LocalOptions {
     pub configs: Vec<Option<Value>>,
     /// Give up on readiness after this long.
     pub start_timeout: Duration,
+    /// Run the built-in PodSecurity admission plugin. Off when a PSA webhook is the engine
+    /// under test: the plugin runs before webhooks and would answer first.
+    pub builtin_psa: bool,
 }
 
 impl LocalOptions {
@@ -104,7 +107,10 @@ impl LocalControlPlane {
                 Some(c) => Some(write_admission_config(&dir, i, c)?),
                 None => None,
             };
-            let args = apiserver_args(&files, etcd_port, port, i, config_file.as_deref());
+            let mut args = apiserver_args(&files, etcd_port, port, i, config_file.as_deref());
+            if !options.builtin_psa {
+                args.push("--disable-admission-plugins=PodSecurity".into());
+            }
             let log = dir.join(format!("kube-apiserver-{i}.log"));
             let child = spawn(&options.bin_dir.join("kube-apiserver"), &args, &log)?;
             let url = format!("https://127.0.0.1:{port}");

@@ -4,6 +4,7 @@
 //! run wrote, also on failure, panic and signals.
 
 pub mod api;
+pub mod engine;
 pub mod install;
 pub mod kind;
 pub mod local;

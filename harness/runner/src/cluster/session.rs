@@ -14,6 +14,7 @@ use pss::admission::AdmissionConfig;
 use serde_json::Value;
 
 use super::api::{Api, Pacing};
+use super::engine::{EngineSpec, Engines};
 use super::install::{Install, Installed};
 use super::kind::{KindNode, KindOptions};
 use super::local::{LocalControlPlane, LocalOptions};
@@ -62,6 +63,12 @@ pub struct SessionOptions {
     /// How long the cluster's namespace controller gets before the harness finalizes the
     /// run's namespaces itself (`None`: 30 s, or none for a local control plane).
     pub namespace_grace: Option<Duration>,
+    /// A local control plane runs the built-in PodSecurity plugin (off: only webhooks
+    /// judge).
+    pub builtin_psa: bool,
+    /// An engine process to start per API server of a local control plane and register
+    /// as its validating webhook.
+    pub engine: Option<EngineSpec>,
 }
 
 /// A running session.
@@ -163,8 +170,12 @@ fn build(
                 bin_dir,
                 configs,
                 start_timeout: Duration::from_secs(90),
+                builtin_psa: options.builtin_psa,
             });
             let plane = plane?;
+            if let Some(spec) = &options.engine {
+                cleanup.set_engines(Engines::start(spec, &plane)?);
+            }
             let mut out = Vec::new();
             for (i, server) in plane.servers.iter().enumerate() {
                 let config = runtime.block_on(from_kubeconfig_text(&server.kubeconfig))?;
@@ -230,6 +241,7 @@ fn build(
             admission_config: config,
         });
     }
+    let engine = register_engines(cleanup, &servers, &id, options, runtime)?;
     let first = Arc::clone(&servers[0].api);
     let info: Value = runtime
         .block_on(first.get_json("/version"))
@@ -245,7 +257,7 @@ fn build(
             options.install_timeout,
         ))?;
     }
-    let description = format!(
+    let mut description = format!(
         "{what} at {} (Kubernetes {}), {} texts, run {id}",
         first.endpoint(),
         version.git_version,
@@ -254,6 +266,9 @@ fn build(
             Flavour::Kyverno => "kyverno",
         }
     );
+    if let Some(engine) = engine {
+        description.push_str(&format!(", engine {engine}"));
+    }
     let target = Arc::new(ClusterTarget::new(
         servers,
         Arc::clone(runtime),
@@ -264,6 +279,34 @@ fn build(
     ));
     cleanup.set_target(Arc::clone(&target));
     Ok((target, description))
+}
+
+/// Register each started engine with its API server and wait until it judges pods; a
+/// description of the engines.
+fn register_engines(
+    cleanup: &Cleanup,
+    servers: &[Server],
+    run_id: &str,
+    options: &SessionOptions,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<String>, String> {
+    let Ok(engines) = cleanup.engines.lock() else {
+        return Err("engine table poisoned".into());
+    };
+    let Some(engines) = engines.as_ref() else {
+        return Ok(None);
+    };
+    for (i, server) in servers.iter().enumerate() {
+        let manifest = engines.write_webhook_configuration(i)?;
+        let install = Install::load(&[manifest])?;
+        runtime.block_on(install.apply(&server.api, run_id))?;
+        runtime.block_on(super::install::wait_effective(
+            server,
+            Flavour::Psa,
+            options.install_timeout,
+        ))?;
+    }
+    Ok(Some(engines.describe()))
 }
 
 /// A client configuration from a kubeconfig file and context, refusing protected contexts.
@@ -342,6 +385,7 @@ pub struct Cleanup {
     target: std::sync::Mutex<Option<Arc<ClusterTarget>>>,
     installed: std::sync::Mutex<Option<(Arc<Api>, Installed)>>,
     local: std::sync::Mutex<Option<LocalControlPlane>>,
+    engines: std::sync::Mutex<Option<Engines>>,
     kind: std::sync::Mutex<Option<KindNode>>,
 }
 
@@ -355,6 +399,7 @@ impl Cleanup {
             target: std::sync::Mutex::new(None),
             installed: std::sync::Mutex::new(None),
             local: std::sync::Mutex::new(None),
+            engines: std::sync::Mutex::new(None),
             kind: std::sync::Mutex::new(None),
         }
     }
@@ -380,6 +425,12 @@ impl Cleanup {
     fn set_local(&self, plane: LocalControlPlane) {
         if let Ok(mut l) = self.local.lock() {
             *l = Some(plane);
+        }
+    }
+
+    fn set_engines(&self, engines: Engines) {
+        if let Ok(mut e) = self.engines.lock() {
+            *e = Some(engines);
         }
     }
 
@@ -418,6 +469,12 @@ impl Cleanup {
             self.remove_written(&mut report).await;
         } else {
             report.namespaces_left = self.all_namespaces();
+        }
+        // The engines outlive the namespaces' removal (they judge namespace updates) and
+        // stop before their API servers.
+        let engines = self.engines.lock().ok().and_then(|mut e| e.take());
+        if let Some(mut engines) = engines {
+            engines.stop();
         }
         let plane = self.local.lock().ok().and_then(|mut l| l.take());
         if let Some(mut plane) = plane {

@@ -18,7 +18,7 @@
 //! configuration is not sent, and the outcome's `notes` say so.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -62,6 +62,17 @@ pub enum Flavour {
     Kyverno,
 }
 
+impl Flavour {
+    /// The texts a profile's engine answers with: Kyverno's, else PSA-like (a profile
+    /// file's engine is read as PSA's transport, its reasons by the file).
+    pub fn of(profile: &crate::profile::Profile) -> Flavour {
+        match profile.kyverno_line() {
+            Some(_) => Flavour::Kyverno,
+            None => Flavour::Psa,
+        }
+    }
+}
+
 /// Where the webhook is and how to trust it.
 #[derive(Debug, Clone)]
 pub struct WebhookOptions {
@@ -71,13 +82,19 @@ pub struct WebhookOptions {
     pub ca_cert: Option<PathBuf>,
     /// Accept any server certificate (testing only).
     pub insecure_skip_tls_verify: bool,
+    /// The API server's webhook timeout: the review's `?timeout=` and the client's.
     pub timeout: Duration,
+    /// A client certificate chain and its key (PEM files) for a webhook that asks for
+    /// one (mTLS).
+    pub client_identity: Option<(PathBuf, PathBuf)>,
 }
 
 /// A live webhook behind the [`Target`] trait. Requests run on one shared tokio runtime;
 /// [`Target::admit`] blocks the calling (trial) thread on its request.
 pub struct WebhookTarget {
     url: String,
+    /// The URL requests go to: `url` with the API server's `timeout` query.
+    request_url: String,
     client: reqwest::Client,
     runtime: Arc<tokio::runtime::Runtime>,
     flavour: Flavour,
@@ -116,6 +133,7 @@ impl WebhookTarget {
             .map_or(0, |d| d.as_nanos());
         Ok(WebhookTarget {
             url: options.url.clone(),
+            request_url: with_timeout(&options.url, options.timeout),
             client,
             runtime,
             flavour,
@@ -131,7 +149,7 @@ impl WebhookTarget {
 
     /// POST the review and read the body (or say why not).
     async fn post(&self, review: &Value, headers: Vec<(&str, String)>) -> Result<Reply, String> {
-        let mut post = self.client.post(&self.url);
+        let mut post = self.client.post(&self.request_url);
         for (name, value) in headers {
             post = post.header(name, value);
         }
@@ -180,9 +198,39 @@ fn client(options: &WebhookOptions) -> Result<reqwest::Client, String> {
     if options.insecure_skip_tls_verify {
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
+    if let Some((cert, key)) = &options.client_identity {
+        builder = builder.identity(identity(cert, key)?);
+    }
     builder
         .build()
         .map_err(|e| format!("cannot build the HTTPS client: {}", error_chain(&e)))
+}
+
+/// The client certificate and key (PEM) as one identity.
+fn identity(cert: &Path, key: &Path) -> Result<reqwest::Identity, String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut pem = read(cert)?;
+    pem.push(b'\n');
+    pem.extend(read(key)?);
+    reqwest::Identity::from_pem(&pem).map_err(|e| {
+        format!(
+            "{} and {}: not a PEM client certificate and key: {}",
+            cert.display(),
+            key.display(),
+            error_chain(&e)
+        )
+    })
+}
+
+/// The URL with the API server's `timeout` query (`?timeout=10s`), which webhooks may
+/// use to bound their own work.
+fn with_timeout(url: &str, timeout: Duration) -> String {
+    let secs = timeout.as_secs().max(1);
+    let sep = match url.contains('?') {
+        true => '&',
+        false => '?',
+    };
+    format!("{url}{sep}timeout={secs}s")
 }
 
 /// A transport failure in words: timeout, connection (TLS included) or other.
@@ -346,7 +394,7 @@ pub fn review(request: &AdmissionRequest<'_>, uid: &str) -> Value {
         "name": name,
         "namespace": namespace,
         "operation": request.operation.as_str(),
-        "userInfo": {"username": request.user.unwrap_or_default()},
+        "userInfo": user_info(request.user),
         "object": object,
         "oldObject": old,
         "dryRun": true,
@@ -357,6 +405,18 @@ pub fn review(request: &AdmissionRequest<'_>, uid: &str) -> Value {
         body["requestSubResource"] = sub.into();
     }
     json!({"apiVersion": API_VERSION, "kind": KIND, "request": body})
+}
+
+/// The requesting user as the API server authenticated it: a case's user (impersonated,
+/// so only `system:authenticated`), else the harness's admin credential.
+fn user_info(user: Option<&str>) -> Value {
+    match user.filter(|u| !u.is_empty()) {
+        Some(user) => json!({"username": user, "groups": ["system:authenticated"]}),
+        None => json!({
+            "username": crate::cluster::pki::ADMIN_USER,
+            "groups": ["system:masters", "system:authenticated"],
+        }),
+    }
 }
 
 /// A Namespace request's parts: the namespace is its own request namespace.

@@ -59,7 +59,10 @@ fn the_review_is_a_v1_dry_run_with_every_request_field() {
         (&json!("web"), &json!("team"))
     );
     assert_eq!(r["operation"], "UPDATE");
-    assert_eq!(r["userInfo"], json!({"username": "alice"}));
+    assert_eq!(
+        r["userInfo"],
+        json!({"username": "alice", "groups": ["system:authenticated"]})
+    );
     assert_eq!(r["dryRun"], true);
     assert_eq!(r["options"]["kind"], "UpdateOptions");
     assert_eq!(r["object"]["kind"], "Deployment");
@@ -353,6 +356,7 @@ impl Garbage {
             ca_cert: ca.map(Path::to_path_buf),
             insecure_skip_tls_verify: false,
             timeout: Duration::from_millis(500),
+            client_identity: None,
         };
         WebhookTarget::new(&options, Flavour::Psa).unwrap()
     }
@@ -424,6 +428,7 @@ fn every_garbage_answer_is_an_error_naming_the_endpoint() {
         ca_cert: None,
         insecure_skip_tls_verify: true,
         timeout: DEFAULT_TIMEOUT,
+        client_identity: None,
     };
     let target = WebhookTarget::new(&insecure, Flavour::Psa).unwrap();
     assert!(target.admit(&request).unwrap().allowed);
@@ -443,6 +448,7 @@ fn refused_connections_and_bad_options_are_errors() {
         ca_cert: None,
         insecure_skip_tls_verify: true,
         timeout: Duration::from_secs(2),
+        client_identity: None,
     };
     let target = WebhookTarget::new(&options, Flavour::Psa).unwrap();
     let object = privileged();
@@ -475,4 +481,26 @@ fn refused_connections_and_bad_options_are_errors() {
     };
     let err = WebhookTarget::new(&bad_ca, Flavour::Psa).err().unwrap();
     assert!(err.to_string().contains("ca.pem"), "{err}");
+}
+
+#[test]
+fn requests_carry_the_api_servers_timeout_and_user() {
+    assert_eq!(
+        with_timeout("https://h:1/validate", Duration::from_secs(10)),
+        "https://h:1/validate?timeout=10s"
+    );
+    assert_eq!(
+        with_timeout("https://h:1/v?x=1", Duration::from_millis(1500)),
+        "https://h:1/v?x=1&timeout=1s"
+    );
+    let object = privileged();
+    let labels = labels();
+    let review = review(&AdmissionRequest::create(&object, "team", &labels), "u");
+    assert_eq!(
+        review["request"]["userInfo"],
+        json!({"username": "pss-harness-admin",
+               "groups": ["system:masters", "system:authenticated"]})
+    );
+    assert_eq!(review["request"]["options"]["dryRun"], json!(["All"]));
+    assert_eq!(review["request"]["requestKind"]["kind"], "Pod");
 }
