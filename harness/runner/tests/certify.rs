@@ -193,7 +193,7 @@ fn valid_report(dir: &Path) -> Result<Value, Failed> {
 
 /// Chromium's binary, if installed (`$CHROMIUM` first).
 fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
+    if let Some(path) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH")?;
