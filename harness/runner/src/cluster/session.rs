@@ -241,7 +241,7 @@ fn build(
             admission_config: config,
         });
     }
-    let engine = register_engines(cleanup, &servers, &id, options, runtime)?;
+    let engine = register_engines(cleanup, &servers, id, options, runtime)?;
     let first = Arc::clone(&servers[0].api);
     let info: Value = runtime
         .block_on(first.get_json("/version"))
