@@ -38,7 +38,7 @@ fi
 
 assets=$("$here/scripts/build-control-plane.sh" | tail -n 1)
 webhook=$("$here/scripts/build-psa-webhook.sh" | tail -n 1)
-(cd "$here" && cargo build -q -p pss-harness)
+(cd "$here" && cargo build -q --workspace --bins)
 pss="$here/target/debug/pss-harness"
 
 engine_cmd="$webhook --kubeconfig {kubeconfig} --config {psa-config} --tls-cert-file {cert} \
@@ -61,5 +61,5 @@ if ! command -v chromium >/dev/null && [ -z "${CHROMIUM:-}" ]; then
 fi
 echo "certify-upstream: the reports parse and render" >&2
 (cd "$here" && PSS_HARNESS_REPORTS="$out" PSS_HARNESS_REQUIRE_CHROMIUM=1 \
-  cargo test -q -p pss-harness --test certify -- reports::saved_reports_parse_and_render)
+  cargo test -q --workspace --test certify -- reports::saved_reports_parse_and_render)
 echo "certify-upstream: ok (reports in $out)" >&2
