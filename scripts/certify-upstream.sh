@@ -35,6 +35,10 @@ if [ -z "$out" ]; then
   out=$(mktemp -d "${TMPDIR:-/tmp}/pss-certify.XXXXXX")
   trap 'rm -rf "$out"' EXIT
 fi
+# Absolute: the render check runs under `cargo test`, whose working directory is the
+# test's crate (harness/runner), not where this script was called from.
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 
 assets=$("$here/scripts/build-control-plane.sh" | tail -n 1)
 webhook=$("$here/scripts/build-psa-webhook.sh" | tail -n 1)

@@ -599,6 +599,15 @@ fn upstream_webhook_certifies(assets: &Path, webhook: &Path) -> Result<(), Faile
 /// its reports parse and its page renders (Chromium required when
 /// `$PSS_HARNESS_REQUIRE_CHROMIUM` is set).
 fn saved_reports_parse_and_render(dir: &Path, chromium: Option<&Path>) -> Result<(), Failed> {
+    if dir.is_relative() {
+        // cargo runs tests in the crate's folder, so a relative path would silently point
+        // somewhere else than where the caller wrote the reports.
+        return Err(format!(
+            "PSS_HARNESS_REPORTS must be an absolute path, got {}",
+            dir.display()
+        )
+        .into());
+    }
     valid_report(dir)?;
     match (chromium, std::env::var_os("PSS_HARNESS_REQUIRE_CHROMIUM")) {
         (Some(c), _) => renders(c, dir),
