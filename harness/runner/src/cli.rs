@@ -3,7 +3,7 @@
 //! source snippet.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -735,14 +735,9 @@ fn cmd_check_kyverno(args: &CheckArgs, line: KyvernoLine) -> Result<u8, Error> {
 
 fn read_input(file: &Path) -> Result<(PathBuf, String), Error> {
     if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::io(Path::new("<stdin>"), e))?;
-        return Ok((PathBuf::from("<stdin>"), text));
+        return Ok((PathBuf::from("<stdin>"), crate::input::read_stdin()?));
     }
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-    Ok((file.to_path_buf(), text))
+    Ok((file.to_path_buf(), crate::input::read_file(file)?))
 }
 
 fn cmd_coverage(args: &CoverageArgs) -> Result<u8, Error> {

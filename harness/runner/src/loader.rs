@@ -255,7 +255,7 @@ fn file_stem(file: &Path) -> String {
 
 /// Load one case file. `discovered` files that turn out to be manifests yield no cases.
 pub fn load_file(path: &Path, stem: &str, discovered: bool) -> Result<Vec<Case>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_file(path)?;
     if discovered && looks_like_manifest(&text) {
         return Ok(Vec::new());
     }
@@ -274,8 +274,9 @@ fn looks_like_manifest(text: &str) -> bool {
 /// Load the cases of one file's text; ids are `<stem>/<name>`.
 pub fn load_str(path: &Path, text: &str, stem: &str) -> Result<Vec<Case>, LocatedError> {
     let src = Source::new(path, text);
-    let docs: Vec<RawFile> = serde_saphyr::from_multiple(text)
-        .map_err(|e| LocatedError::from_yaml(path, &src.text, &e))?;
+    let docs: Vec<RawFile> =
+        serde_saphyr::from_multiple_with_options(text, crate::limits::yaml_options())
+            .map_err(|e| LocatedError::from_yaml(path, &src.text, &e))?;
     let mut names: HashMap<String, Loc> = HashMap::new();
     let mut cases = Vec::new();
     for doc in docs {

@@ -167,7 +167,7 @@ pub fn manifest_file(path: &Path) -> Result<Workload, crate::error::Error> {
 
 /// The one non-empty document of a file, located (for manifests and configuration files).
 pub fn single_document(path: &Path) -> Result<(Source, Node), crate::error::Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
+    let text = crate::input::read_file(path)?;
     let src = Source::new(path, &text);
     let docs = yaml::parse_documents(&text)
         .map_err(|e| crate::error::Error::located(LocatedError::from_yaml(path, &src.text, &e)))?;

@@ -282,7 +282,8 @@ fn resolve(raw: RawNode, src: &str) -> Node {
 /// Parse every document of a YAML (or JSON) stream into located trees. Empty documents
 /// come back as null nodes.
 pub fn parse_documents(src: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
-    let docs: Vec<Option<LocatedNode>> = serde_saphyr::from_multiple(src)?;
+    let docs: Vec<Option<LocatedNode>> =
+        serde_saphyr::from_multiple_with_options(src, crate::limits::yaml_options())?;
     let empty = Loc::default();
     Ok(docs
         .into_iter()
