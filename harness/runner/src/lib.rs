@@ -26,6 +26,7 @@ pub mod cluster;
 pub mod control;
 pub mod coverage;
 pub mod error;
+pub mod fuzzing;
 pub mod golden;
 pub mod harness;
 pub mod input;
