@@ -173,6 +173,18 @@ pub(crate) fn base_record(file: &str, doc: usize, node: &Node, policy: String) -
 /// Why a document is not an object the checker evaluates, located at its `kind` for kind
 /// problems.
 pub(crate) fn doc_error(node: &Node, e: &WorkloadError) -> DocError {
+    // A wrong type somewhere in the object: read it again, located, to say where.
+    if let WorkloadError::Invalid { kind, .. } = e
+        && let Some(located) = crate::manifest::locate_invalid(*kind, node)
+        && let Some(at) = located.loc
+    {
+        return DocError {
+            message: format!("invalid {kind}: {}", located.message),
+            line: at.line,
+            column: at.column,
+            unsupported: false,
+        };
+    }
     let unsupported = matches!(e, WorkloadError::UnsupportedKind { .. });
     let at = match e {
         WorkloadError::UnsupportedKind { .. } | WorkloadError::WrongApiVersion { .. } => {

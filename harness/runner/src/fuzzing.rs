@@ -85,6 +85,7 @@ pub fn manifest_eval(data: &[u8]) -> Outcome {
     let src = Source::new(path, &text);
     for node in docs.iter().filter(|d| !d.is_null()) {
         let lenient = Workload::from_value(node.to_json());
+        located_reader_agrees(node, &lenient)?;
         match (manifest::manifest(&src, node), &lenient) {
             (Ok(strict), Ok(lenient)) if strict != *lenient => {
                 return Err("the strict and lenient readers read different objects".into());
@@ -103,6 +104,25 @@ pub fn manifest_eval(data: &[u8]) -> Outcome {
         }
     }
     Ok(())
+}
+
+/// `check` locates a type error by reading the YAML tree again (`yaml::lenient`): that
+/// reading must refuse exactly what serde_json refused, and say where.
+fn located_reader_agrees(
+    node: &yaml::Node,
+    read: &Result<Workload, pss::WorkloadError>,
+) -> Outcome {
+    let (kind, refused) = match read {
+        Ok(w) => (w.kind(), false),
+        Err(pss::WorkloadError::Invalid { kind, .. }) => (*kind, true),
+        Err(_) => return Ok(()),
+    };
+    match (manifest::locate_invalid(kind, node), refused) {
+        (Some(e), false) => Err(format!("the located reader refused what serde read: {e}")),
+        (None, true) => Err("serde refused what the located reader read".into()),
+        (Some(e), true) if e.loc.is_none() => Err(format!("a type error without a place: {e}")),
+        _ => Ok(()),
+    }
 }
 
 /// `Workload::from_json` (one pass) and `from_value` (through a JSON value) must agree
