@@ -185,6 +185,11 @@ pub(crate) fn doc_error(node: &Node, e: &WorkloadError) -> DocError {
             unsupported: false,
         };
     }
+    if let WorkloadError::Json(_) = e
+        && let Some(error) = type_meta_error(node)
+    {
+        return error;
+    }
     let unsupported = matches!(e, WorkloadError::UnsupportedKind { .. });
     let at = match e {
         WorkloadError::UnsupportedKind { .. } | WorkloadError::WrongApiVersion { .. } => {
@@ -198,6 +203,28 @@ pub(crate) fn doc_error(node: &Node, e: &WorkloadError) -> DocError {
         column: at.column,
         unsupported,
     }
+}
+
+/// Why `apiVersion` and `kind` could not be read: the document is no mapping, or one of
+/// them is no string (located there).
+fn type_meta_error(node: &Node) -> Option<DocError> {
+    let error = |at: &Node, message: String| DocError {
+        message,
+        line: at.loc.line,
+        column: at.loc.column,
+        unsupported: false,
+    };
+    if !matches!(node.value, yaml::Value::Map(_)) {
+        let message = format!("a manifest must be a mapping, found {}", node.type_name());
+        return Some(error(node, message));
+    }
+    ["apiVersion", "kind"].into_iter().find_map(|field| {
+        let value = node
+            .get(field)
+            .filter(|v| v.as_str().is_none() && !v.is_null())?;
+        let message = format!("`{field}` must be a string, found {}", value.type_name());
+        Some(error(value, message))
+    })
 }
 
 fn check_doc(file: &str, doc: usize, node: &Node, policy: LevelVersion, raw: bool) -> Record {

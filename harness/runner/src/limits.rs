@@ -38,6 +38,7 @@ pub fn yaml_options() -> serde_saphyr::Options {
             max_total_scalar_bytes: MAX_SCALAR_BYTES,
             max_documents: MAX_DOCUMENTS,
             max_reader_input_bytes: Some(MAX_INPUT_BYTES),
+            flow_nesting_limit: MAX_DEPTH,
         },
     }
 }
@@ -82,6 +83,14 @@ pub fn yaml_limit_message(err: &serde_saphyr::Error) -> Option<String> {
         | E::AliasExpansionLimitExceeded { .. }
         | E::AliasReplayStackDepthExceeded { .. } => {
             "aliases expand too far (an alias bomb?): the input is over the alias limits".into()
+        }
+        E::RecursiveReferencesRequireWeakTypes { .. } => {
+            "an alias refers to a node that contains it: the expansion never ends".into()
+        }
+        // The scanner's own nesting limit (set to ours), met before the budget when flow
+        // collections open faster than events are read (`[[[[...`).
+        E::ExternalMessage { msg, .. } if msg == "recursion limit exceeded" => {
+            breach_message(&BudgetBreach::Depth { depth: MAX_DEPTH })
         }
         _ => return None,
     };

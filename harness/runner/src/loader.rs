@@ -744,7 +744,11 @@ fn any_manifest(src: &Source, node: &Node) -> Result<Loaded, LocatedError> {
 fn load_object_file(src: &Source, rel: &str, at: Loc) -> Result<Loaded, LocatedError> {
     let path = relative_to(&src.file, rel);
     if !path.is_file() {
-        let msg = format!("file not found: {rel} (resolved to {})", path.display());
+        let problem = match path.is_dir() {
+            true => "a directory, not a manifest file",
+            false => "file not found",
+        };
+        let msg = format!("{problem}: {rel} (resolved to {})", path.display());
         return Err(src.error(at, msg));
     }
     let located = |e: Error| match e {
@@ -926,6 +930,13 @@ fn parse_expectation(
     node: &Node,
     allow_skip: bool,
 ) -> Result<ProfileExpectation, LocatedError> {
+    if !matches!(node.value, Value::Map(_)) {
+        let msg = format!(
+            "an expectation must be a mapping (`allowed`, `reasons`, ...), found {}",
+            node.type_name()
+        );
+        return Err(src.error(node.loc, msg));
+    }
     let raw: RawExpect = yaml::strict(node)
         .map_err(|e| LocatedError::from_strict(&src.file, &src.text, e, node.loc))?;
     let key_loc = |name: &str| node.entry(name).map_or(node.loc, |(k, _)| k.loc);
