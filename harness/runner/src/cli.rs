@@ -50,6 +50,10 @@ pub enum Command {
     /// Serve a profile's engine as an HTTPS validating admission webhook (AdmissionReview
     /// v1 at /validate); prints the endpoint URL on stdout.
     Serve(ServeArgs),
+    /// Write near-miss cases (one field of a minimal valid pod changed, per check, level
+    /// and version range) with the in-process evaluator's expectations into DIR, for
+    /// `run --generated DIR`.
+    Generate(GenerateArgs),
     /// Remove what earlier cluster runs left (namespaces, RuntimeClasses and webhook
     /// configurations labelled as the harness's).
     Clean(crate::cli_cluster::CleanArgs),
@@ -72,6 +76,10 @@ pub struct CaseSource {
 pub struct RunArgs {
     #[command(flatten)]
     pub source: CaseSource,
+    /// Run the cases `pss-harness generate DIR` wrote (instead of the bundled ones), with
+    /// goldens skipped: their expectations pin the details.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "cases", "golden"])]
+    pub generated: Option<PathBuf>,
     /// Only cases about this control (repeatable).
     #[arg(long, value_parser = parse_control)]
     pub control: Vec<Control>,
@@ -261,6 +269,12 @@ pub struct CoverageArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The output directory (new, empty, or an earlier generation, which is replaced).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct UpstreamArgs {
     /// The fixture tree, e.g. a checkout's test/testdata.
     pub dir: PathBuf,
@@ -305,6 +319,7 @@ pub fn main() -> ExitCode {
         Command::Coverage(args) => cmd_coverage(&args),
         Command::Upstream(args) => cmd_upstream(&args),
         Command::Serve(args) => cmd_serve(&args),
+        Command::Generate(args) => cmd_generate(&args),
         Command::Clean(args) => crate::cli_cluster::cmd_clean(&args),
         Command::ControlPlane(args) => crate::cli_cluster::cmd_control_plane(&args),
     };
@@ -363,6 +378,31 @@ fn resolve_source(source: &CaseSource) -> Result<SourcePlan, Error> {
     })
 }
 
+/// `run --generated DIR`: the generation is the cases root; goldens are skipped.
+fn generated_source(dir: &Path, goldens: GoldenArg) -> Result<SourcePlan, Error> {
+    crate::generate::check_generated(dir)?;
+    if !matches!(goldens, GoldenArg::Check | GoldenArg::Skip) {
+        return Err(Error::Usage(
+            "generated cases have no goldens (their expectations pin the details)".into(),
+        ));
+    }
+    Ok(SourcePlan {
+        paths: vec![dir.to_path_buf()],
+        root: Some(dir.to_path_buf()),
+        golden: None,
+    })
+}
+
+/// `generate DIR`: write the near-miss cases and say how many.
+fn cmd_generate(args: &GenerateArgs) -> Result<u8, Error> {
+    let summary = crate::generate::generate(&args.dir)?;
+    emit(
+        &format!("wrote {summary} to {}\n", args.dir.display()),
+        None,
+    )?;
+    Ok(0)
+}
+
 /// What to load, and where ids and goldens are rooted.
 struct SourcePlan {
     paths: Vec<PathBuf>,
@@ -377,7 +417,10 @@ fn load_suite(source: &CaseSource) -> Result<(Suite, Option<PathBuf>), Error> {
 }
 
 fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
-    let plan = resolve_source(&args.source)?;
+    let plan = match &args.generated {
+        Some(dir) => generated_source(dir, args.goldens)?,
+        None => resolve_source(&args.source)?,
+    };
     let suite = loader::load(&plan.paths, plan.root.as_deref())?;
     let default_golden = plan.golden.clone();
     let filter = run_filter(args)?;
@@ -400,7 +443,7 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         &suite,
         &args.profile,
         &filter,
-        args.goldens != GoldenArg::Skip,
+        args.goldens != GoldenArg::Skip && args.generated.is_none(),
     );
     let (targets, cluster) =
         with_live_target(targets, &args.profile, &args.target, &items, &policy_files)?;

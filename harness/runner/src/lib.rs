@@ -27,6 +27,7 @@ pub mod control;
 pub mod coverage;
 pub mod error;
 pub mod fuzzing;
+pub mod generate;
 pub mod golden;
 pub mod harness;
 pub mod input;
