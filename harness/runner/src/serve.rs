@@ -350,8 +350,16 @@ pub fn decode_review(
         let size = Some(body.len() as u64);
         return Err(crate::limits::over_limit("the request body", size));
     }
+    // JSON is UTF-8; serde_json checks only the strings it keeps, so a bad byte in an
+    // ignored field (`resource.version`) would otherwise pass (found by fuzzing).
+    let text = std::str::from_utf8(body).map_err(|e| {
+        format!(
+            "not an AdmissionReview: the body is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        )
+    })?;
     let review: ReviewIn =
-        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+        serde_json::from_str(text).map_err(|e| format!("not an AdmissionReview: {e}"))?;
     answer(engine, review, labels, existing_pods)
 }
 
