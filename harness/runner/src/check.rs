@@ -173,6 +173,23 @@ pub(crate) fn base_record(file: &str, doc: usize, node: &Node, policy: String) -
 /// Why a document is not an object the checker evaluates, located at its `kind` for kind
 /// problems.
 pub(crate) fn doc_error(node: &Node, e: &WorkloadError) -> DocError {
+    // A wrong type somewhere in the object: read it again, located, to say where.
+    if let WorkloadError::Invalid { kind, .. } = e
+        && let Some(located) = crate::manifest::locate_invalid(*kind, node)
+        && let Some(at) = located.loc
+    {
+        return DocError {
+            message: format!("invalid {kind}: {}", located.message),
+            line: at.line,
+            column: at.column,
+            unsupported: false,
+        };
+    }
+    if let WorkloadError::Json(_) = e
+        && let Some(error) = type_meta_error(node)
+    {
+        return error;
+    }
     let unsupported = matches!(e, WorkloadError::UnsupportedKind { .. });
     let at = match e {
         WorkloadError::UnsupportedKind { .. } | WorkloadError::WrongApiVersion { .. } => {
@@ -186,6 +203,28 @@ pub(crate) fn doc_error(node: &Node, e: &WorkloadError) -> DocError {
         column: at.column,
         unsupported,
     }
+}
+
+/// Why `apiVersion` and `kind` could not be read: the document is no mapping, or one of
+/// them is no string (located there).
+fn type_meta_error(node: &Node) -> Option<DocError> {
+    let error = |at: &Node, message: String| DocError {
+        message,
+        line: at.loc.line,
+        column: at.loc.column,
+        unsupported: false,
+    };
+    if !matches!(node.value, yaml::Value::Map(_)) {
+        let message = format!("a manifest must be a mapping, found {}", node.type_name());
+        return Some(error(node, message));
+    }
+    ["apiVersion", "kind"].into_iter().find_map(|field| {
+        let value = node
+            .get(field)
+            .filter(|v| v.as_str().is_none() && !v.is_null())?;
+        let message = format!("`{field}` must be a string, found {}", value.type_name());
+        Some(error(value, message))
+    })
 }
 
 fn check_doc(file: &str, doc: usize, node: &Node, policy: LevelVersion, raw: bool) -> Record {

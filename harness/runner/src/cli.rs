@@ -3,7 +3,7 @@
 //! source snippet.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,6 +50,10 @@ pub enum Command {
     /// Serve a profile's engine as an HTTPS validating admission webhook (AdmissionReview
     /// v1 at /validate); prints the endpoint URL on stdout.
     Serve(ServeArgs),
+    /// Write near-miss cases (one field of a minimal valid pod changed, per check, level
+    /// and version range) with the in-process evaluator's expectations into DIR, for
+    /// `run --generated DIR`.
+    Generate(GenerateArgs),
     /// Remove what earlier cluster runs left (namespaces, RuntimeClasses and webhook
     /// configurations labelled as the harness's).
     Clean(crate::cli_cluster::CleanArgs),
@@ -80,6 +84,10 @@ pub struct CaseSource {
 pub struct RunArgs {
     #[command(flatten)]
     pub source: CaseSource,
+    /// Run the cases `pss-harness generate DIR` wrote (instead of the bundled ones), with
+    /// goldens skipped: their expectations pin the details.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "cases", "golden"])]
+    pub generated: Option<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Profiles to run (repeatable): psa, kyverno@v1.10, kyverno@v1.12, kyverno@v1.19, a
@@ -298,6 +306,12 @@ pub struct CoverageArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The output directory (new, empty, or an earlier generation, which is replaced).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct UpstreamArgs {
     /// The fixture tree, e.g. a checkout's test/testdata.
     pub dir: PathBuf,
@@ -346,6 +360,7 @@ pub fn main() -> ExitCode {
         Command::Coverage(args) => cmd_coverage(&args),
         Command::Upstream(args) => cmd_upstream(&args),
         Command::Serve(args) => cmd_serve(&args),
+        Command::Generate(args) => cmd_generate(&args),
         Command::Clean(args) => crate::cli_cluster::cmd_clean(&args),
         Command::ControlPlane(args) => crate::cli_cluster::cmd_control_plane(&args),
         Command::Certify(args) => crate::certify::cmd_certify(&args),
@@ -406,6 +421,31 @@ fn resolve_source(source: &CaseSource) -> Result<SourcePlan, Error> {
     })
 }
 
+/// `run --generated DIR`: the generation is the cases root; goldens are skipped.
+fn generated_source(dir: &Path, goldens: GoldenArg) -> Result<SourcePlan, Error> {
+    crate::generate::check_generated(dir)?;
+    if !matches!(goldens, GoldenArg::Check | GoldenArg::Skip) {
+        return Err(Error::Usage(
+            "generated cases have no goldens (their expectations pin the details)".into(),
+        ));
+    }
+    Ok(SourcePlan {
+        paths: vec![dir.to_path_buf()],
+        root: Some(dir.to_path_buf()),
+        golden: None,
+    })
+}
+
+/// `generate DIR`: write the near-miss cases and say how many.
+fn cmd_generate(args: &GenerateArgs) -> Result<u8, Error> {
+    let summary = crate::generate::generate(&args.dir)?;
+    emit(
+        &format!("wrote {summary} to {}\n", args.dir.display()),
+        None,
+    )?;
+    Ok(0)
+}
+
 /// What to load, and where ids and goldens are rooted.
 struct SourcePlan {
     paths: Vec<PathBuf>,
@@ -443,7 +483,10 @@ pub struct Execution {
 /// Load the cases, start the target, run the selected trials and clean up.
 pub fn execute(args: &RunArgs, golden_mode: GoldenMode) -> Result<Execution, Error> {
     let started = std::time::Instant::now();
-    let plan = resolve_source(&args.source)?;
+    let plan = match &args.generated {
+        Some(dir) => generated_source(dir, args.goldens)?,
+        None => resolve_source(&args.source)?,
+    };
     let suite = loader::load(&plan.paths, plan.root.as_deref())?;
     let default_golden = plan.golden.clone();
     let filter = run_filter(&args.filter)?;
@@ -466,7 +509,12 @@ pub fn execute(args: &RunArgs, golden_mode: GoldenMode) -> Result<Execution, Err
         .clone()
         .or(default_golden)
         .unwrap_or_else(|| PathBuf::from("golden"));
-    let items = run::select(&suite, &profiles, &filter, args.goldens != GoldenArg::Skip);
+    let items = run::select(
+        &suite,
+        &profiles,
+        &filter,
+        args.goldens != GoldenArg::Skip && args.generated.is_none(),
+    );
     let (targets, cluster) =
         with_live_target(targets, &profiles, &args.target, &items, &policy_files)?;
     let described = match &cluster {
@@ -898,14 +946,9 @@ fn cmd_check_kyverno(args: &CheckArgs, line: KyvernoLine) -> Result<u8, Error> {
 
 fn read_input(file: &Path) -> Result<(PathBuf, String), Error> {
     if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::io(Path::new("<stdin>"), e))?;
-        return Ok((PathBuf::from("<stdin>"), text));
+        return Ok((PathBuf::from("<stdin>"), crate::input::read_stdin()?));
     }
-    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-    Ok((file.to_path_buf(), text))
+    Ok((file.to_path_buf(), crate::input::read_file(file)?))
 }
 
 fn cmd_coverage(args: &CoverageArgs) -> Result<u8, Error> {

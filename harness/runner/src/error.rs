@@ -94,6 +94,9 @@ impl LocatedError {
 /// The message of a serde-saphyr error without its ` at line L, column C` suffix (our
 /// Display adds `file:line:column:` in front instead).
 fn plain_message(err: &serde_saphyr::Error) -> String {
+    if let Some(limit) = crate::limits::yaml_limit_message(err) {
+        return limit;
+    }
     let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
     let text = err.render_with_options(opts);
     match text.rfind(" at line ") {

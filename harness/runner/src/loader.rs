@@ -255,7 +255,7 @@ fn file_stem(file: &Path) -> String {
 
 /// Load one case file. `discovered` files that turn out to be manifests yield no cases.
 pub fn load_file(path: &Path, stem: &str, discovered: bool) -> Result<Vec<Case>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_file(path)?;
     if discovered && looks_like_manifest(&text) {
         return Ok(Vec::new());
     }
@@ -274,8 +274,9 @@ fn looks_like_manifest(text: &str) -> bool {
 /// Load the cases of one file's text; ids are `<stem>/<name>`.
 pub fn load_str(path: &Path, text: &str, stem: &str) -> Result<Vec<Case>, LocatedError> {
     let src = Source::new(path, text);
-    let docs: Vec<RawFile> = serde_saphyr::from_multiple(text)
-        .map_err(|e| LocatedError::from_yaml(path, &src.text, &e))?;
+    let docs: Vec<RawFile> =
+        serde_saphyr::from_multiple_with_options(text, crate::limits::yaml_options())
+            .map_err(|e| LocatedError::from_yaml(path, &src.text, &e))?;
     let mut names: HashMap<String, Loc> = HashMap::new();
     let mut cases = Vec::new();
     for doc in docs {
@@ -743,7 +744,11 @@ fn any_manifest(src: &Source, node: &Node) -> Result<Loaded, LocatedError> {
 fn load_object_file(src: &Source, rel: &str, at: Loc) -> Result<Loaded, LocatedError> {
     let path = relative_to(&src.file, rel);
     if !path.is_file() {
-        let msg = format!("file not found: {rel} (resolved to {})", path.display());
+        let problem = match path.is_dir() {
+            true => "a directory, not a manifest file",
+            false => "file not found",
+        };
+        let msg = format!("{problem}: {rel} (resolved to {})", path.display());
         return Err(src.error(at, msg));
     }
     let located = |e: Error| match e {
@@ -925,6 +930,13 @@ fn parse_expectation(
     node: &Node,
     allow_skip: bool,
 ) -> Result<ProfileExpectation, LocatedError> {
+    if !matches!(node.value, Value::Map(_)) {
+        let msg = format!(
+            "an expectation must be a mapping (`allowed`, `reasons`, ...), found {}",
+            node.type_name()
+        );
+        return Err(src.error(node.loc, msg));
+    }
     let raw: RawExpect = yaml::strict(node)
         .map_err(|e| LocatedError::from_strict(&src.file, &src.text, e, node.loc))?;
     let key_loc = |name: &str| node.entry(name).map_or(node.loc, |(k, _)| k.loc);

@@ -143,19 +143,32 @@ pub fn manifest(src: &Source, node: &Node) -> Result<Workload, LocatedError> {
 
 /// Strictly deserialize `node` as the k8s-openapi type of `kind`, for its errors only.
 fn strict_check(kind: Kind, node: &Node) -> Result<(), yaml::StrictError> {
-    fn check<T: DeserializeOwned>(node: &Node) -> Result<(), yaml::StrictError> {
-        yaml::strict::<T>(node).map(drop)
+    typed_check(kind, node, true)
+}
+
+/// Where a manifest that serde refused as `kind` goes wrong (unknown fields allowed, as
+/// `check` reads objects): the located error, or `None` if the located reading agrees.
+pub fn locate_invalid(kind: Kind, node: &Node) -> Option<yaml::StrictError> {
+    typed_check(kind, node, false).err()
+}
+
+fn typed_check(kind: Kind, node: &Node, strict: bool) -> Result<(), yaml::StrictError> {
+    fn read<T: DeserializeOwned>(node: &Node, strict: bool) -> Result<(), yaml::StrictError> {
+        match strict {
+            true => yaml::strict::<T>(node).map(drop),
+            false => yaml::lenient::<T>(node).map(drop),
+        }
     }
     match kind {
-        Kind::Pod => check::<Pod>(node),
-        Kind::PodTemplate => check::<PodTemplate>(node),
-        Kind::ReplicationController => check::<ReplicationController>(node),
-        Kind::ReplicaSet => check::<ReplicaSet>(node),
-        Kind::Deployment => check::<Deployment>(node),
-        Kind::StatefulSet => check::<StatefulSet>(node),
-        Kind::DaemonSet => check::<DaemonSet>(node),
-        Kind::Job => check::<Job>(node),
-        Kind::CronJob => check::<CronJob>(node),
+        Kind::Pod => read::<Pod>(node, strict),
+        Kind::PodTemplate => read::<PodTemplate>(node, strict),
+        Kind::ReplicationController => read::<ReplicationController>(node, strict),
+        Kind::ReplicaSet => read::<ReplicaSet>(node, strict),
+        Kind::Deployment => read::<Deployment>(node, strict),
+        Kind::StatefulSet => read::<StatefulSet>(node, strict),
+        Kind::DaemonSet => read::<DaemonSet>(node, strict),
+        Kind::Job => read::<Job>(node, strict),
+        Kind::CronJob => read::<CronJob>(node, strict),
     }
 }
 
@@ -167,7 +180,7 @@ pub fn manifest_file(path: &Path) -> Result<Workload, crate::error::Error> {
 
 /// The one non-empty document of a file, located (for manifests and configuration files).
 pub fn single_document(path: &Path) -> Result<(Source, Node), crate::error::Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
+    let text = crate::input::read_file(path)?;
     let src = Source::new(path, &text);
     let docs = yaml::parse_documents(&text)
         .map_err(|e| crate::error::Error::located(LocatedError::from_yaml(path, &src.text, &e)))?;

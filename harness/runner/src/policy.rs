@@ -42,7 +42,7 @@ impl PolicySet {
         let mut set = PolicySet::default();
         let mut seen: Vec<(String, PathBuf, Loc)> = Vec::new();
         for file in files {
-            let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+            let text = crate::input::read_file(file)?;
             let src = Source::new(file, &text);
             for (policy, loc) in load_text(&src).map_err(Error::located)? {
                 let key = identity(&policy);

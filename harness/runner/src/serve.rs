@@ -19,6 +19,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use k8s_openapi::api::core::v1::Pod;
@@ -300,7 +301,7 @@ pub fn router(engine: Arc<Engine>) -> axum::Router {
         .route(
             "/validate/fail",
             axum::routing::post(
-                |state: State<Arc<Engine>>, headers: HeaderMap, body: Bytes| async move {
+                |state: State<Arc<Engine>>, headers: HeaderMap, body: BodyResult| async move {
                     validate_as(state, headers, body, kyverno::blocked::WEBHOOK_FAIL).await
                 },
             ),
@@ -308,20 +309,26 @@ pub fn router(engine: Arc<Engine>) -> axum::Router {
         .route(
             "/validate/ignore",
             axum::routing::post(
-                |state: State<Arc<Engine>>, headers: HeaderMap, body: Bytes| async move {
+                |state: State<Arc<Engine>>, headers: HeaderMap, body: BodyResult| async move {
                     validate_as(state, headers, body, kyverno::blocked::WEBHOOK_IGNORE).await
                 },
             ),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::limits::MAX_INPUT_BYTES,
+        ))
         .with_state(engine)
 }
+
+/// A request body, or why it could not be read.
+type BodyResult = Result<Bytes, BytesRejection>;
 
 /// `validate`, answering for one of Kyverno's webhooks: a denial another webhook would
 /// give becomes an allowed answer (same uid, no message).
 async fn validate_as(
     state: State<Arc<Engine>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: BodyResult,
     webhook: &str,
 ) -> Response {
     let response = validate(state, headers, body).await;
@@ -345,22 +352,36 @@ async fn validate_as(
     }
 }
 
+/// A body that could not be read (over [`crate::limits::MAX_INPUT_BYTES`]: HTTP 413).
+fn body_rejected(rejection: &BytesRejection) -> Response {
+    let status = rejection.status();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => crate::limits::over_limit("the request body", None),
+        _ => rejection.body_text(),
+    };
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
 /// A bad request: HTTP 400 with a JSON error.
 fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-async fn validate(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn validate(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return body_rejected(&e),
+    };
     let side = namespace_labels(&headers).and_then(|l| Ok((l, existing_pods(&headers)?)));
     let (labels, pods) = match side {
         Ok(side) => side,
         Err(e) => return bad_request(e),
     };
-    let review: ReviewIn = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return bad_request(format!("not an AdmissionReview: {e}")),
-    };
-    match answer(&engine, review, &labels, pods) {
+    match decode_review(&engine, &body, &labels, pods) {
         Ok((body, webhook)) => {
             let mut response = Json(body).into_response();
             if let Some(value) = webhook.and_then(|w| HeaderValue::from_str(&w).ok()) {
@@ -370,6 +391,32 @@ async fn validate(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
         }
         Err(e) => bad_request(e),
     }
+}
+
+/// The answer to one request body: the response review and, for Kyverno, the denying
+/// webhook; `Err` is the text of an HTTP 400. The pure core of `/validate` (no I/O), also
+/// what the `admission_review` fuzz target drives.
+pub fn decode_review(
+    engine: &Engine,
+    body: &[u8],
+    labels: &BTreeMap<String, String>,
+    existing_pods: Vec<Pod>,
+) -> Result<(Value, Option<String>), String> {
+    if body.len() > crate::limits::MAX_INPUT_BYTES {
+        let size = Some(body.len() as u64);
+        return Err(crate::limits::over_limit("the request body", size));
+    }
+    // JSON is UTF-8; serde_json checks only the strings it keeps, so a bad byte in an
+    // ignored field (`resource.version`) would otherwise pass (found by fuzzing).
+    let text = std::str::from_utf8(body).map_err(|e| {
+        format!(
+            "not an AdmissionReview: the body is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        )
+    })?;
+    let review: ReviewIn =
+        serde_json::from_str(text).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    answer(engine, review, labels, existing_pods)
 }
 
 /// The labels header as a map (absent: none).

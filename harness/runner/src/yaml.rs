@@ -282,7 +282,8 @@ fn resolve(raw: RawNode, src: &str) -> Node {
 /// Parse every document of a YAML (or JSON) stream into located trees. Empty documents
 /// come back as null nodes.
 pub fn parse_documents(src: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
-    let docs: Vec<Option<LocatedNode>> = serde_saphyr::from_multiple(src)?;
+    let docs: Vec<Option<LocatedNode>> =
+        serde_saphyr::from_multiple_with_options(src, crate::limits::yaml_options())?;
     let empty = Loc::default();
     Ok(docs
         .into_iter()
@@ -331,6 +332,19 @@ pub fn strict<T: DeserializeOwned>(node: &Node) -> Result<T, StrictError> {
         node,
         key: None,
         owner: None,
+        strict: true,
+    })
+}
+
+/// Deserialize `T` as the API server does without strict field validation (unknown fields
+/// dropped), reporting the location of the first wrong type or value: where `check` reads
+/// what serde_json refused.
+pub fn lenient<T: DeserializeOwned>(node: &Node) -> Result<T, StrictError> {
+    T::deserialize(NodeDe {
+        node,
+        key: None,
+        owner: None,
+        strict: false,
     })
 }
 
@@ -346,6 +360,8 @@ struct NodeDe<'a> {
     /// The key this node is the value of, when it is a mapping value.
     key: Option<&'a Key>,
     owner: Option<Owner>,
+    /// Unknown fields are errors ([`strict`]) or dropped ([`lenient`]).
+    strict: bool,
 }
 
 impl NodeDe<'_> {
@@ -386,8 +402,9 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
             Value::Str(s) => v.visit_str(s),
             Value::Seq(items) => v.visit_seq(SeqDe {
                 items: items.iter(),
+                strict: self.strict,
             }),
-            Value::Map(entries) => v.visit_map(MapDe::new(entries, None)),
+            Value::Map(entries) => v.visit_map(MapDe::new(entries, None, self.strict)),
         };
         result.map_err(|e| e.at(loc))
     }
@@ -401,7 +418,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
         match &self.node.value {
             Value::Map(entries) => {
                 let owner = Owner { name, fields };
-                v.visit_map(MapDe::new(entries, Some(owner)))
+                v.visit_map(MapDe::new(entries, Some(owner), self.strict))
                     .map_err(|e| e.at(self.node.loc))
             }
             _ => self.deserialize_any(v),
@@ -439,9 +456,13 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
         }
     }
 
-    /// Only unknown fields are ignored by k8s-openapi, so an ignored value is an error.
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, StrictError> {
-        Err(self.unknown_field())
+    /// Only unknown fields are ignored by k8s-openapi, so an ignored value is an error
+    /// (when strict).
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, StrictError> {
+        match self.strict {
+            true => Err(self.unknown_field()),
+            false => v.visit_unit(),
+        }
     }
 
     serde::forward_to_deserialize_any! {
@@ -452,6 +473,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
 
 struct SeqDe<'a> {
     items: std::slice::Iter<'a, Node>,
+    strict: bool,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqDe<'_> {
@@ -467,6 +489,7 @@ impl<'de> de::SeqAccess<'de> for SeqDe<'_> {
                     node,
                     key: None,
                     owner: None,
+                    strict: self.strict,
                 })
                 .map(Some),
             None => Ok(None),
@@ -478,14 +501,16 @@ struct MapDe<'a> {
     entries: std::slice::Iter<'a, (Key, Node)>,
     current: Option<&'a (Key, Node)>,
     owner: Option<Owner>,
+    strict: bool,
 }
 
 impl<'a> MapDe<'a> {
-    fn new(entries: &'a [(Key, Node)], owner: Option<Owner>) -> Self {
+    fn new(entries: &'a [(Key, Node)], owner: Option<Owner>, strict: bool) -> Self {
         MapDe {
             entries: entries.iter(),
             current: None,
             owner,
+            strict,
         }
     }
 }
@@ -520,6 +545,7 @@ impl<'de> de::MapAccess<'de> for MapDe<'_> {
             node,
             key: Some(key),
             owner: self.owner,
+            strict: self.strict,
         })
         .map_err(|e| e.at(loc))
     }
@@ -624,6 +650,21 @@ spec:
             .limits
             .unwrap();
         assert_eq!(limits["cpu"].0, "1");
+    }
+
+    #[test]
+    fn lenient_drops_unknown_fields_and_locates_wrong_types() {
+        let src =
+            "kind: Pod\nspec:\n  extra: 1\n  containers:\n  - {name: c, ports: [{hostPort: x}]}\n";
+        let err = lenient::<Pod>(&doc(src)).unwrap_err();
+        assert!(
+            err.message.contains("invalid type: string \"x\""),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.loc.map(|l| (l.line, l.column)), Some((5, 34)));
+        let ok = "kind: Pod\nspec: {extra: 1, containers: []}\n";
+        assert!(lenient::<Pod>(&doc(ok)).is_ok());
     }
 
     #[test]

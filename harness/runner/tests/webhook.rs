@@ -217,6 +217,23 @@ fn serve_answers_bad_requests_with_400_and_json() {
             .unwrap()
             .contains("x-pss-harness-namespace-labels")
     );
+    // A body over the input limit: 413 with a JSON error, before any decoding.
+    let (status, json) = runtime.block_on(async {
+        let response = client
+            .post(&url)
+            .body(vec![b' '; 5 << 20])
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<serde_json::Value>().await.unwrap(),
+        )
+    });
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (413, Some("the request body is over the 4 MiB limit"))
+    );
     drop(runtime);
     server.shutdown();
 }
