@@ -529,9 +529,13 @@ fn upstream_binaries() -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// The upstream PSA webhook behind a local control plane (built-in PSA off): `certify`
-/// at `latest` conforms in every decision and message, and `diff` against the in-process
-/// engine finds nothing.
-fn upstream_webhook_certifies(assets: &Path, webhook: &Path) -> Result<(), Failed> {
+/// at `latest` conforms in every decision and message, its reports parse and its page
+/// renders, and `diff` against the in-process engine finds nothing.
+fn upstream_webhook_certifies(
+    assets: &Path,
+    webhook: &Path,
+    chromium: Option<&Path>,
+) -> Result<(), Failed> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let engine_cmd = format!(
         "{} --kubeconfig {{kubeconfig}} --config {{psa-config}} --tls-cert-file {{cert}} \
@@ -578,6 +582,7 @@ fn upstream_webhook_certifies(assets: &Path, webhook: &Path) -> Result<(), Faile
                 .is_some_and(|s| s.starts_with("v1.")),
         || report["engine"].to_string(),
     )?;
+    saved_reports_parse_and_render(dir.path(), chromium)?;
     let mut args = vec![
         "diff",
         "--cases",
@@ -620,6 +625,7 @@ fn main() {
     let args = Arguments::from_args();
     let chromium = chromium();
     let saved_chromium = chromium.clone();
+    let live_chromium = chromium.clone();
     let upstream = upstream_binaries();
     let mut trials = vec![
         Trial::test("certify::reports_parse_and_follow_the_schema", || {
@@ -644,6 +650,9 @@ fn main() {
     trials.push(Trial::ignorable_test(
         "certify::html_renders_in_chromium",
         move || match &chromium {
+            None if std::env::var_os("PSS_HARNESS_REQUIRE_CHROMIUM").is_some() => {
+                Err("PSS_HARNESS_REQUIRE_CHROMIUM is set but chromium is not installed".into())
+            }
             None => Ok(Completion::ignored_with(
                 "chromium is not installed (apt-get install chromium, or set CHROMIUM)",
             )),
@@ -678,7 +687,8 @@ fn main() {
             Err(why) if require => Err(format!("PSS_CONTROL_PLANE=require: {why}").into()),
             Err(why) => Ok(Completion::ignored_with(why.clone())),
             Ok((assets, webhook)) => {
-                upstream_webhook_certifies(assets, webhook).map(|()| Completion::Completed)
+                upstream_webhook_certifies(assets, webhook, live_chromium.as_deref())
+                    .map(|()| Completion::Completed)
             }
         },
     ));
