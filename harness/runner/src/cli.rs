@@ -730,6 +730,13 @@ pub fn load_cases(source: &CaseSource) -> Result<(Suite, Option<PathBuf>), Error
     Ok((suite, plan.root))
 }
 
+/// The cases `generate DIR` wrote, and their root.
+pub fn load_generated(dir: &Path) -> Result<(Suite, Option<PathBuf>), Error> {
+    let plan = generated_source(dir, GoldenArg::Skip)?;
+    let suite = loader::load(&plan.paths, plan.root.as_deref())?;
+    Ok((suite, plan.root))
+}
+
 /// The API server refuses a webhook `timeoutSeconds` above 30.
 pub const MAX_WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

@@ -19,6 +19,9 @@ use crate::run::{Item, Targets};
 pub struct DiffArgs {
     #[command(flatten)]
     pub source: CaseSource,
+    /// Compare on the cases `pss-harness generate DIR` wrote instead of the bundled ones.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "cases"])]
+    pub generated: Option<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// A side's target (give it twice, or once with two --profile): in-process, webhook
@@ -94,7 +97,10 @@ struct Built {
 /// `diff`: print the differences; exit 1 when there is one (or an error), else 0.
 pub fn cmd_diff(args: &DiffArgs) -> Result<u8, Error> {
     let sides = args.sides()?;
-    let (suite, root) = cli::load_cases(&args.source)?;
+    let (suite, root) = match &args.generated {
+        Some(dir) => cli::load_generated(dir)?,
+        None => cli::load_cases(&args.source)?,
+    };
     let filter = cli::run_filter(&args.filter)?;
     let policies = DefaultPolicies::for_run(&args.policy, root.as_deref())?;
     let scenarios = diff::scenarios(&suite, &sides[0].1, &sides[1].1, &filter);

@@ -319,6 +319,45 @@ fn local_admission_cases_agree(bin_dir: &Path) -> Result<(), Failed> {
     }
 }
 
+/// Generated near misses (`generate`) compared between the in-process evaluator and the
+/// real API server's PSA at its own version: the same decisions, reasons and messages.
+fn generated_cases_agree_with_the_api_server(bin_dir: &Path) -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let generated = bin()
+        .arg("generate")
+        .arg(dir.path())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if generated.status.code() != Some(0) {
+        return Err(format!("generate failed:\n{}", text(&generated)).into());
+    }
+    let out = bin()
+        .arg("diff")
+        .arg("--generated")
+        .arg(dir.path())
+        .args([
+            "--version",
+            "latest",
+            "--target",
+            "in-process",
+            "--target",
+            "cluster",
+        ])
+        .args(["--cluster", "local", "--control-plane-bin"])
+        .arg(bin_dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let compared = stdout.lines().last().and_then(|l| {
+        let (_, rest) = l.split_once("): ")?;
+        rest.split(' ').next()?.parse::<usize>().ok()
+    });
+    match (out.status.code(), compared) {
+        (Some(0), Some(n)) if n >= 1000 && stdout.contains(" 0 differ") => Ok(()),
+        _ => Err(format!("diff --generated against the API server:\n{}", text(&out)).into()),
+    }
+}
+
 /// A context whose name matches `--protect` (default `*prod*`) is refused before any
 /// request, with exit 2; `--force` gets past the check (and then fails to connect).
 fn protected_contexts_are_refused() -> Result<(), Failed> {
@@ -372,7 +411,7 @@ fn main() {
         println!("SKIPPED: {reason}");
     }
     type Check = fn(&Path) -> Result<(), Failed>;
-    let live: [(&str, Check); 4] = [
+    let live: [(&str, Check); 5] = [
         (
             "cluster::a_run_leaves_no_namespace",
             a_run_leaves_no_namespace,
@@ -388,6 +427,10 @@ fn main() {
         (
             "cluster::local_admission_cases_agree",
             local_admission_cases_agree,
+        ),
+        (
+            "cluster::generated_cases_agree_with_the_api_server",
+            generated_cases_agree_with_the_api_server,
         ),
     ];
     let mut trials: Vec<Trial> = live
