@@ -16,6 +16,7 @@ targets=("$@")
 mkdir -p "$here/logs"
 [ -d "$here/corpus/case_loader" ] || "$here/seed.sh"
 nice -n 19 cargo fuzz build -s none --fuzz-dir "$here" >/dev/null
+failed=()
 for t in "${targets[@]}"; do
   mkdir -p "$here/artifacts/$t"
   # -max_len: the largest seeds (case files) are about 20 KiB; -rss_limit_mb and -timeout
@@ -23,7 +24,14 @@ for t in "${targets[@]}"; do
   nice -n 19 cargo fuzz run -s none --fuzz-dir "$here" "$t" "$here/corpus/$t" -- \
     -runs=10000000 -max_total_time="$seconds" -max_len=32768 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$here/artifacts/$t/" \
-    >"$here/logs/$t.log" 2>&1 || echo "$t: libFuzzer exited with $? (see fuzz/logs/$t.log)"
+    >"$here/logs/$t.log" 2>&1 || {
+    echo "$t: libFuzzer exited with $? (see fuzz/logs/$t.log, fuzz/artifacts/$t/)"
+    failed+=("$t")
+  }
   echo "== $t"
   grep -E '^(stat::|Done|#[0-9]+ +DONE)' "$here/logs/$t.log" || tail -5 "$here/logs/$t.log"
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz/run.sh: findings in ${failed[*]}" >&2
+  exit 1
+fi
