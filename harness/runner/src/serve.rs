@@ -171,6 +171,17 @@ impl Server {
         tls: &Tls,
         client_ca: Option<&Path>,
     ) -> Result<Server, String> {
+        Server::serve_app(router(Arc::new(engine)), listen, tls, client_ca)
+    }
+
+    /// Serve any `app` over HTTPS as [`Server::start_with`] serves the engine (tests use it
+    /// for webhooks that misbehave on purpose).
+    pub fn serve_app(
+        app: axum::Router,
+        listen: SocketAddr,
+        tls: &Tls,
+        client_ca: Option<&Path>,
+    ) -> Result<Server, String> {
         crate::target::webhook::install_crypto_provider();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -197,7 +208,6 @@ impl Server {
             }
         };
         let handle = axum_server::Handle::<SocketAddr>::new();
-        let app = router(Arc::new(engine));
         let (task, addr) = runtime.block_on(async {
             let config = match client_ca {
                 None => axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)

@@ -42,8 +42,8 @@ pub struct TestEngine {
     /// The CA of its certificate (PEM file).
     pub ca: PathBuf,
     shared: Arc<Shared>,
-    _runtime: tokio::runtime::Runtime,
-    handle: axum_server::Handle<SocketAddr>,
+    /// Dropped first: the engine stops before the `serve` it forwards to.
+    _engine: Server,
     _serve: Server,
     _dir: tempfile::TempDir,
 }
@@ -70,36 +70,18 @@ impl TestEngine {
             upstream: serve.url(),
             client,
         });
-        let tls = pss_harness::serve::self_signed(&["127.0.0.1".to_owned()]).unwrap();
-        let ca = dir.path().join("engine-ca.pem");
-        std::fs::write(&ca, &tls.ca_pem).unwrap();
         let app = axum::Router::new()
             .route("/validate", axum::routing::post(validate))
             .with_state(Arc::clone(&shared));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = axum_server::Handle::<SocketAddr>::new();
-        let addr = runtime.block_on(async {
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem(
-                tls.cert_pem.into_bytes(),
-                tls.key_pem.into_bytes(),
-            )
-            .await
-            .unwrap();
-            let server = axum_server::bind_rustls(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-                .handle(handle.clone());
-            tokio::spawn(server.serve(app.into_make_service()));
-            handle.listening().await.unwrap()
-        });
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let engine = Server::serve_app(app, listen, &Tls::SelfSigned, None).unwrap();
+        let ca = dir.path().join("engine-ca.pem");
+        std::fs::write(&ca, engine.ca_pem().unwrap()).unwrap();
         TestEngine {
-            url: format!("https://{addr}/validate"),
+            url: engine.url(),
             ca,
             shared,
-            _runtime: runtime,
-            handle,
+            _engine: engine,
             _serve: serve,
             _dir: dir,
         }
@@ -107,12 +89,6 @@ impl TestEngine {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = mode;
-    }
-}
-
-impl Drop for TestEngine {
-    fn drop(&mut self) {
-        self.handle.shutdown();
     }
 }
 

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 
 use super::*;
+use crate::serve::Tls;
 use crate::target::Target;
 
 fn pod(spec: Value) -> pss::Workload {
@@ -273,7 +274,7 @@ fn malformed_answers_are_errors() {
 
 /// A loopback HTTPS server answering each path with a different kind of garbage.
 struct Garbage {
-    runtime: tokio::runtime::Runtime,
+    server: crate::serve::Server,
     addr: SocketAddr,
     dir: tempfile::TempDir,
 }
@@ -285,10 +286,7 @@ fn echo_uid(review: &Value) -> Value {
 
 impl Garbage {
     fn start() -> Garbage {
-        install_crypto_provider();
-        let tls = crate::serve::self_signed(&["127.0.0.1".to_owned()]).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), &tls.ca_pem).unwrap();
         let app = axum::Router::new()
             .route(
                 "/ok",
@@ -325,25 +323,14 @@ impl Garbage {
                     "late"
                 }),
             );
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = axum_server::Handle::<SocketAddr>::new();
-        let addr = runtime.block_on(async {
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem(
-                tls.cert_pem.into_bytes(),
-                tls.key_pem.into_bytes(),
-            )
-            .await
-            .unwrap();
-            let server = axum_server::bind_rustls(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-                .handle(handle.clone());
-            tokio::spawn(server.serve(app.into_make_service()));
-            handle.listening().await.unwrap()
-        });
-        Garbage { runtime, addr, dir }
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = crate::serve::Server::serve_app(app, listen, &Tls::SelfSigned, None).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), server.ca_pem().unwrap()).unwrap();
+        Garbage {
+            addr: server.addr(),
+            server,
+            dir,
+        }
     }
 
     fn ca(&self) -> PathBuf {
@@ -432,7 +419,7 @@ fn every_garbage_answer_is_an_error_naming_the_endpoint() {
     };
     let target = WebhookTarget::new(&insecure, Flavour::Psa).unwrap();
     assert!(target.admit(&request).unwrap().allowed);
-    drop(server.runtime);
+    server.server.shutdown();
 }
 
 #[test]
