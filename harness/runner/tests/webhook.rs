@@ -357,28 +357,11 @@ fn the_binary_serves_and_runs_against_itself() {
     assert_eq!(two.status.code(), Some(2));
 }
 
-/// A client CA (PEM), and a client certificate and key it signed (PEM).
+/// A client CA (PEM), and a client certificate and key it signed (PEM): a control plane's
+/// CA and admin credential, as the cluster target makes them.
 fn client_pki() -> (String, String, String) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair, KeyUsagePurpose,
-    };
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "admission client CA");
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, "kube-apiserver-admission");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let key = KeyPair::generate().unwrap();
-    let cert = leaf.signed_by(&key, &ca).unwrap();
-    (ca.pem(), cert.pem(), key.serialize_pem())
+    let pki = pss_harness::cluster::pki::Pki::generate(&[]).unwrap();
+    (pki.ca.cert, pki.admin.cert, pki.admin.key)
 }
 
 #[test]
