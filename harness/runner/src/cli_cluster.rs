@@ -3,7 +3,7 @@
 //! (a local control plane for your own tests).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -455,7 +455,8 @@ pub fn cmd_control_plane(args: &ControlPlaneArgs) -> Result<u8, Error> {
         .map(|p| p.servers[0].kubeconfig.clone())
         .unwrap_or_default();
     match &args.kubeconfig_out {
-        Some(path) => write_private(path, &kubeconfig)?,
+        Some(path) => crate::cluster::process::write_private(path, &kubeconfig)
+            .map_err(|e| Error::io(path, e))?,
         None => print!("{kubeconfig}"),
     }
     let took = plane.lock().map(|p| p.started_in).unwrap_or_default();
@@ -479,18 +480,6 @@ pub fn cmd_control_plane(args: &ControlPlaneArgs) -> Result<u8, Error> {
     }
     eprintln!("control plane stopped");
     Ok(0)
-}
-
-/// Write a credential file readable by the owner only.
-fn write_private(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io(path, e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -19,15 +19,15 @@
 //! Each process gets its own process group and `PR_SET_PDEATHSIG`, and [`Engines::stop`]
 //! (also run on drop) ends the group: nothing outlives the run.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::local::LocalControlPlane;
+use super::process::{self, Reach, free_port, log_tail, write_private};
 
 /// The upstream PSA webhook's name in its own manifests; audit annotations and the API
 /// server's denial texts carry it.
@@ -142,7 +142,7 @@ impl Engines {
     /// End every engine (idempotent).
     pub fn stop(&mut self) {
         for process in &mut self.processes {
-            terminate_group(&mut process.child);
+            process::terminate(&mut process.child, Reach::Group);
         }
         self.processes.clear();
     }
@@ -205,7 +205,7 @@ fn start_one(
     let tls = crate::serve::self_signed(&["127.0.0.1".into(), "localhost".into()])?;
     let write = |name: &str, text: &str| -> Result<PathBuf, String> {
         let path = dir.join(name);
-        write_private(&path, text)?;
+        write_private(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     };
     let psa = pod_security_configuration(config);
@@ -379,98 +379,11 @@ fn ready_client(ca_pem: &str) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build an HTTPS client: {e}"))
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free port: {e}"))
-}
-
-/// `sh -c "exec <command>"`, output to `log`, in its own process group, dying with the
-/// thread that started it.
+/// `sh -c "exec <command>"` in its own process group (the engine may start helpers).
 fn spawn(command: &str, log: &Path) -> Result<Child, String> {
-    let out = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| format!("{}: {e}", log.display()))?;
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("exec {command}"))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    own_group_dying_with_parent(&mut cmd);
-    cmd.spawn()
-        .map_err(|e| format!("cannot start the engine ({command}): {e}"))
-}
-
-#[cfg(target_os = "linux")]
-fn own_group_dying_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    command.process_group(0);
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // async-signal-safe prctl(2).
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn own_group_dying_with_parent(command: &mut Command) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-}
-
-/// SIGTERM to the child's process group, a moment to exit, then SIGKILL; reaped.
-fn terminate_group(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    let id = child.id();
-    let signal_group = |signal: i32| {
-        #[cfg(unix)]
-        if let Ok(pid) = i32::try_from(id) {
-            // SAFETY: kill(2) on the process group of our own child (its pid is the
-            // group id, as it was started with process_group(0)).
-            unsafe {
-                libc::kill(-pid, signal);
-            }
-        }
-    };
-    signal_group(libc::SIGTERM);
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    signal_group(libc::SIGKILL);
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(format!("exec {command}"));
+    process::spawn(sh, log, Reach::Group, &format!("the engine ({command})"))
 }
 
 #[cfg(test)]

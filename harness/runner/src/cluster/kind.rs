@@ -376,7 +376,10 @@ impl NodeResources {
 
     fn report_kept(&self, kubeconfig: Option<&str>) {
         let path = std::env::temp_dir().join(format!("{}.kubeconfig", self.container));
-        let written = kubeconfig.map(|text| write_private(&path, text));
+        let written = kubeconfig.map(|text| {
+            super::process::write_private(&path, text)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        });
         let reach = match written {
             Some(Ok(())) => format!("; its kubeconfig: {}", path.display()),
             Some(Err(e)) => format!("; cannot write its kubeconfig: {e}"),
@@ -399,18 +402,6 @@ fn missing_is_fine(e: DockerError) -> Result<(), DockerError> {
         } => Ok(()),
         e => Err(e),
     }
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The container request, as `kind create cluster` runs a control-plane node.

@@ -13,15 +13,16 @@
 //! for the run (the CLI's main thread does).
 
 use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::pki::Pki;
+use super::process::{self, Reach, free_port, log_tail, terminate, write_private};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -95,7 +96,7 @@ impl LocalControlPlane {
         let files = Files::write(&dir, &pki)?;
         let etcd_port = free_port()?;
         let peer_port = free_port()?;
-        plane.etcd = Some(spawn(
+        plane.etcd = Some(start(
             &options.bin_dir.join("etcd"),
             &etcd_args(&dir, etcd_port, peer_port),
             &dir.join("etcd.log"),
@@ -112,7 +113,7 @@ impl LocalControlPlane {
                 args.push("--disable-admission-plugins=PodSecurity".into());
             }
             let log = dir.join(format!("kube-apiserver-{i}.log"));
-            let child = spawn(&options.bin_dir.join("kube-apiserver"), &args, &log)?;
+            let child = start(&options.bin_dir.join("kube-apiserver"), &args, &log)?;
             let url = format!("https://127.0.0.1:{port}");
             plane.servers.push(LocalServer {
                 config: config.clone(),
@@ -164,10 +165,10 @@ impl LocalControlPlane {
     /// Kill every process and remove the folder (idempotent).
     pub fn stop(&mut self) {
         for server in &mut self.servers {
-            terminate(&mut server.child);
+            terminate(&mut server.child, Reach::Process);
         }
         if let Some(mut etcd) = self.etcd.take() {
-            terminate(&mut etcd);
+            terminate(&mut etcd, Reach::Process);
         }
         self.servers.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -193,7 +194,7 @@ impl Files {
     fn write(dir: &Path, pki: &Pki) -> Result<Files, String> {
         let write = |name: &str, text: &str| -> Result<PathBuf, String> {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            write_private(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(path)
         };
         Ok(Files {
@@ -217,13 +218,6 @@ fn run_dir() -> Result<PathBuf, String> {
 }
 
 /// A free loopback port (bound and released; the OS does not hand it out again at once).
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free port: {e}"))
-}
-
 fn etcd_args(dir: &Path, port: u16, peer: u16) -> Vec<String> {
     let client = format!("http://127.0.0.1:{port}");
     vec![
@@ -295,61 +289,11 @@ fn write_admission_config(dir: &Path, index: usize, config: &Value) -> Result<Pa
     Ok(path)
 }
 
-/// Start a process whose output goes to `log`, dying with the thread that started it.
-fn spawn(bin: &Path, args: &[String], log: &Path) -> Result<Child, String> {
-    let out = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| format!("{}: {e}", log.display()))?;
+/// Start a control-plane binary with its output in `log`.
+fn start(bin: &Path, args: &[String], log: &Path) -> Result<Child, String> {
     let mut command = Command::new(bin);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    die_with_parent(&mut command);
-    command
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))
-}
-
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // async-signal-safe prctl(2).
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut Command) {}
-
-/// SIGTERM, a moment to exit, then SIGKILL; reaped either way.
-fn terminate(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-    }
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    command.args(args);
+    process::spawn(command, log, Reach::Process, &bin.display().to_string())
 }
 
 fn wait_for_etcd(
@@ -432,12 +376,6 @@ fn readyz(addr: SocketAddr, pki: &Pki) -> bool {
 }
 
 /// The last lines of a log, for an error message.
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
-}
-
 /// A kubeconfig for `url` with the CA and the admin credential embedded.
 pub fn kubeconfig(url: &str, pki: &Pki) -> String {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);

@@ -10,5 +10,6 @@ pub mod kind;
 pub mod local;
 pub mod namespaces;
 pub mod pki;
+pub mod process;
 pub mod session;
 pub mod target;
