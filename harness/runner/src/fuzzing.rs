@@ -32,6 +32,18 @@ const MAX_SCENARIOS: usize = 16;
 /// A broken invariant, or `Ok`.
 pub type Outcome = Result<(), String>;
 
+/// A fuzz target's entry point.
+pub type Entry = fn(&[u8]) -> Outcome;
+
+/// The entry points by cargo-fuzz target name (fuzz/fuzz_targets/<name>.rs calls each):
+/// the smoke run and the reproducer replay in `cargo test` go through this table.
+pub const ENTRIES: [(&str, Entry); 4] = [
+    ("case_loader", case_loader),
+    ("manifest_eval", manifest_eval),
+    ("admission_review", admission_review),
+    ("kyverno_policy", kyverno_policy),
+];
+
 /// Case files: load, then run the first scenarios of every loaded case in-process.
 pub fn case_loader(data: &[u8]) -> Outcome {
     let path = Path::new(CASE_PATH);
@@ -313,4 +325,16 @@ fn located_error_is_sound(err: &LocatedError) -> Outcome {
     // The terminal report draws the snippet: it must not panic either.
     let _ = format!("{:?}", err.report());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_policy_sample_parses() {
+        // `kyverno_policy` checks admitted policies on these; a sample that stopped parsing
+        // would silently shrink what it checks.
+        assert_eq!(SAMPLES.len(), 2);
+    }
 }

@@ -38,10 +38,9 @@ pub fn read_bounded(reader: impl Read, path: &Path, size: Option<u64>) -> Result
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(too_large(
-            path,
-            size.filter(|s| *s > MAX_INPUT_BYTES as u64),
-        ));
+        // A known size over the limit returned above: this input's size is unknown (a
+        // pipe) or it grew while read.
+        return Err(too_large(path, None));
     }
     text(path, bytes).map_err(Error::located)
 }

@@ -21,7 +21,7 @@ fn reproducers(target: &str) -> Vec<PathBuf> {
     files
 }
 
-fn replay(target: &str, entry: Entry) -> usize {
+fn replay(target: &str, entry: fuzzing::Entry) -> usize {
     let files = reproducers(target);
     for file in &files {
         let data = std::fs::read(file).unwrap();
@@ -30,26 +30,19 @@ fn replay(target: &str, entry: Entry) -> usize {
     files.len()
 }
 
-/// A fuzz target's entry point.
-type Entry = fn(&[u8]) -> fuzzing::Outcome;
-
-const TARGETS: [(&str, Entry); 4] = [
-    ("case_loader", fuzzing::case_loader),
-    ("manifest_eval", fuzzing::manifest_eval),
-    ("admission_review", fuzzing::admission_review),
-    ("kyverno_policy", fuzzing::kyverno_policy),
-];
-
 #[test]
 fn every_reproducer_holds_the_invariants() {
-    let replayed: usize = TARGETS.iter().map(|(t, entry)| replay(t, *entry)).sum();
+    let replayed: usize = fuzzing::ENTRIES
+        .iter()
+        .map(|(t, entry)| replay(t, *entry))
+        .sum();
     assert!(replayed >= 1, "no reproducers found");
     // A reproducer in a folder no target reads would never run.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
     for entry in std::fs::read_dir(root).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         assert!(
-            TARGETS.iter().any(|(t, _)| *t == name),
+            fuzzing::ENTRIES.iter().any(|(t, _)| *t == name),
             "unknown target folder {name}"
         );
     }

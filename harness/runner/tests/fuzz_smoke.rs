@@ -237,18 +237,19 @@ fn kyverno_policy() {
 /// evaluated, answered, admitted).
 #[test]
 fn seeds_pass_unchanged() {
-    for (seeds, entry) in [
-        (
-            &*CASES,
-            fuzzing::case_loader as fn(&[u8]) -> fuzzing::Outcome,
-        ),
-        (&*MANIFESTS, fuzzing::manifest_eval),
-        (&*REVIEWS, fuzzing::admission_review),
-        (&*POLICIES, fuzzing::kyverno_policy),
-    ] {
+    for (target, entry) in fuzzing::ENTRIES {
+        let seeds: &[Vec<u8>] = match target {
+            "case_loader" => &CASES,
+            "manifest_eval" => &MANIFESTS,
+            "admission_review" => &REVIEWS,
+            "kyverno_policy" => &POLICIES,
+            other => panic!("no seeds for the fuzz target {other}"),
+        };
         for seed in seeds {
             assert_eq!(entry(seed), Ok(()), "{}", String::from_utf8_lossy(seed));
         }
     }
+    // The bundled files were found (not only the inline seeds).
     assert!(CASES.len() > 20 && POLICIES.len() > 10 && REVIEWS.len() == 8);
+    assert!(MANIFESTS.len() > INLINE_MANIFESTS.len());
 }
