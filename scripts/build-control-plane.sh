@@ -17,7 +17,8 @@ set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
-CACHE=${PSS_HARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pss-harness}
+NAME=build-control-plane
+. "$(dirname "$0")/lib/go-build.sh"
 OUT="$CACHE/control-plane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
 
 if [ "${1:-}" = "--print-dir" ]; then
@@ -31,42 +32,21 @@ if [ -x "$OUT/kube-apiserver" ] && [ -x "$OUT/etcd" ] && [ -f "$OUT/BUILD-INFO" 
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build-control-plane: go is not installed" >&2; exit 1; }
-export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
-export CGO_ENABLED=0
-start=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/tmp}/pss-cp-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$OUT.partial"
+go_build_begin
 
 # k8s.io/kubernetes: its go.mod replaces every staging module with ./staging/src/k8s.io/X,
 # which a dependent module cannot see; the usual recipe replaces each with its published
 # v0.<minor>.<patch> tag instead. The list is read from the release's own go.mod.
 staging_version="v0.${K8S_VERSION#v1.}"
-k8s_mod=$(cd "$work" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
-  sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-mkdir -p "$work/apiserver"
+k8s_mod=$(module_file "k8s.io/kubernetes@$K8S_VERSION" GoMod)
+echo "control plane: building kube-apiserver $K8S_VERSION (staging $staging_version)" >&2
 {
-  echo "module pss-harness.local/kube-apiserver"
-  echo
-  echo "go 1.26"
-  echo
-  echo "require k8s.io/kubernetes $K8S_VERSION"
-  echo
   echo "replace ("
   sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/[a-z0-9-]*$#\t\1 => \1 '"$staging_version"'#p' "$k8s_mod"
   echo ")"
-} >"$work/apiserver/go.mod"
-cat >"$work/apiserver/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
-GO
-echo "control plane: building kube-apiserver $K8S_VERSION (staging $staging_version)" >&2
-(cd "$work/apiserver" && go mod tidy -e >/dev/null 2>"$work/tidy.log" || { cat "$work/tidy.log" >&2; exit 1; })
-(cd "$work/apiserver" && go build -trimpath -ldflags "-s -w \
+} | wrapper_module "$work/kube-apiserver" k8s.io/kubernetes "$K8S_VERSION" \
+  k8s.io/kubernetes/cmd/kube-apiserver
+(cd "$work/kube-apiserver" && go build -trimpath -ldflags "-s -w \
   -X k8s.io/component-base/version.gitVersion=$K8S_VERSION \
   -X k8s.io/component-base/version.gitMajor=1 \
   -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) \
@@ -77,38 +57,15 @@ apiserver_done=$(date +%s)
 
 # etcd: the server module's root package is the etcd binary's main; its go.mod replaces
 # sibling modules by path, so it is built from a wrapper module too.
-mkdir -p "$work/etcd"
-cat >"$work/etcd/go.mod" <<MOD
-module pss-harness.local/etcd
-
-go 1.26
-
-require go.etcd.io/etcd/server/v3 $ETCD_VERSION
-MOD
-cat >"$work/etcd/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "go.etcd.io/etcd/server/v3"
-GO
 echo "control plane: building etcd $ETCD_VERSION" >&2
-(cd "$work/etcd" && go mod tidy -e >/dev/null 2>"$work/tidy.log" || { cat "$work/tidy.log" >&2; exit 1; })
+wrapper_module "$work/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" \
+  go.etcd.io/etcd/server/v3 </dev/null
 (cd "$work/etcd" && go build -trimpath -ldflags "-s -w" -o "$OUT.partial/etcd" go.etcd.io/etcd/server/v3)
 end=$(date +%s)
 
-{
-  echo "kube-apiserver $K8S_VERSION (k8s.io/kubernetes, staging modules $staging_version)"
-  echo "etcd $ETCD_VERSION (go.etcd.io/etcd/server/v3)"
-  echo "$(go version)"
-  echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores"
-  echo "kube-apiserver build seconds: $((apiserver_done - start))"
-  echo "etcd build seconds: $((end - apiserver_done))"
-  echo "binaries: $(du -sh "$OUT.partial" | cut -f1)"
-  echo "go module cache: $(du -sh "$(go env GOMODCACHE)" 2>/dev/null | cut -f1)"
-  echo "go build cache: $(du -sh "$(go env GOCACHE)" 2>/dev/null | cut -f1)"
-} >"$OUT.partial/BUILD-INFO"
-rm -rf "$OUT"
-mv "$OUT.partial" "$OUT"
-cat "$OUT/BUILD-INFO" >&2
+go_build_publish \
+  "kube-apiserver $K8S_VERSION (k8s.io/kubernetes, staging modules $staging_version)" \
+  "etcd $ETCD_VERSION (go.etcd.io/etcd/server/v3)" \
+  "kube-apiserver build seconds: $((apiserver_done - start))" \
+  "etcd build seconds: $((end - apiserver_done))"
 echo "$OUT"

@@ -16,7 +16,8 @@
 set -euo pipefail
 
 KYVERNO_VERSION=${KYVERNO_VERSION:-v1.19.1}
-CACHE=${PSS_HARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pss-harness}
+NAME=build-kyverno
+. "$(dirname "$0")/lib/go-build.sh"
 OUT="$CACHE/kyverno/kyverno-$KYVERNO_VERSION"
 BIN="$OUT/kyverno"
 
@@ -30,57 +31,25 @@ if [ -x "$BIN" ] && [ -f "$OUT/BUILD-INFO" ]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build-kyverno: go is not installed" >&2; exit 1; }
-export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
-export CGO_ENABLED=0
-start=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/tmp}/pss-kyverno-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-rm -rf "$OUT.partial"
-mkdir -p "$OUT.partial"
+go_build_begin
 
 # Kyverno's go.mod replaces k8s.io/pod-security-admission with its fork; a dependent
 # module must repeat its replace directives, read from the release's own go.mod.
-mod=$(cd "$work" && go mod download -json "github.com/kyverno/kyverno@$KYVERNO_VERSION" |
-  sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-dir=$(cd "$work" && go mod download -json "github.com/kyverno/kyverno@$KYVERNO_VERSION" |
-  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-{
-  echo "module pss-harness.local/kyverno"
-  echo
-  echo "go 1.26"
-  echo
-  echo "require github.com/kyverno/kyverno $KYVERNO_VERSION"
-  echo
-  grep '^replace ' "$mod" || true
-} >"$work/go.mod"
-cat >"$work/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "github.com/kyverno/kyverno/cmd/kyverno"
-GO
+mod=$(module_file "github.com/kyverno/kyverno@$KYVERNO_VERSION" GoMod)
+dir=$(module_file "github.com/kyverno/kyverno@$KYVERNO_VERSION" Dir)
 echo "kyverno: building github.com/kyverno/kyverno $KYVERNO_VERSION cmd/kyverno" >&2
-(cd "$work" && go mod tidy -e >/dev/null 2>"$work/tidy.log" || { cat "$work/tidy.log" >&2; exit 1; })
+{ grep '^replace ' "$mod" || true; } |
+  wrapper_module "$work/kyverno" github.com/kyverno/kyverno "$KYVERNO_VERSION" \
+    github.com/kyverno/kyverno/cmd/kyverno
 tidy_done=$(date +%s)
-(cd "$work" && go build -trimpath -ldflags "-s -w" -o "$OUT.partial/kyverno" \
+(cd "$work/kyverno" && go build -trimpath -ldflags "-s -w" -o "$OUT.partial/kyverno" \
   github.com/kyverno/kyverno/cmd/kyverno)
 end=$(date +%s)
 cp -r "$dir/config/crds" "$OUT.partial/crds"
 chmod -R u+w "$OUT.partial/crds"
 
-{
-  echo "kyverno $KYVERNO_VERSION (github.com/kyverno/kyverno/cmd/kyverno)"
-  echo "$(go version)"
-  echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores"
-  echo "module download + tidy seconds: $((tidy_done - start))"
-  echo "build seconds: $((end - tidy_done))"
-  echo "binary: $(du -sh "$OUT.partial/kyverno" | cut -f1)"
-  echo "go module cache: $(du -sh "$(go env GOMODCACHE)" 2>/dev/null | cut -f1)"
-  echo "go build cache: $(du -sh "$(go env GOCACHE)" 2>/dev/null | cut -f1)"
-} >"$OUT.partial/BUILD-INFO"
-rm -rf "$OUT"
-mv "$OUT.partial" "$OUT"
-cat "$OUT/BUILD-INFO" >&2
+go_build_publish \
+  "kyverno $KYVERNO_VERSION (github.com/kyverno/kyverno/cmd/kyverno)" \
+  "module download + tidy seconds: $((tidy_done - start))" \
+  "build seconds: $((end - tidy_done))"
 echo "$BIN"

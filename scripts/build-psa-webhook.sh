@@ -20,7 +20,8 @@
 set -euo pipefail
 
 PSA_VERSION=${PSA_VERSION:-v0.37.2}
-CACHE=${PSS_HARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pss-harness}
+NAME=build-psa-webhook
+. "$(dirname "$0")/lib/go-build.sh"
 OUT="$CACHE/psa-webhook/pod-security-admission-$PSA_VERSION"
 BIN="$OUT/pod-security-webhook"
 
@@ -35,52 +36,23 @@ if [ -x "$BIN" ] && [ -f "$OUT/BUILD-INFO" ]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build-psa-webhook: go is not installed" >&2; exit 1; }
-export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
-export CGO_ENABLED=0
-start=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/tmp}/pss-psa-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-rm -rf "$OUT.partial"
-mkdir -p "$OUT.partial"
+go_build_begin
 
 # The published staging module has no replace directives, so a wrapper module that
 # requires it builds its cmd/webhook as released.
-cat >"$work/go.mod" <<MOD
-module pss-harness.local/psa-webhook
-
-go 1.26
-
-require k8s.io/pod-security-admission $PSA_VERSION
-MOD
-cat >"$work/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "k8s.io/pod-security-admission/cmd/webhook"
-GO
 k8s_minor=$(echo "$PSA_VERSION" | cut -d. -f2)
 k8s_version="v1.${PSA_VERSION#v0.}"
 echo "psa webhook: building k8s.io/pod-security-admission $PSA_VERSION" >&2
-(cd "$work" && go mod tidy -e >/dev/null 2>"$work/tidy.log" || { cat "$work/tidy.log" >&2; exit 1; })
-(cd "$work" && go build -trimpath -ldflags "-s -w \
+wrapper_module "$work/psa-webhook" k8s.io/pod-security-admission "$PSA_VERSION" \
+  k8s.io/pod-security-admission/cmd/webhook </dev/null
+(cd "$work/psa-webhook" && go build -trimpath -ldflags "-s -w \
   -X k8s.io/component-base/version.gitVersion=$k8s_version \
   -X k8s.io/component-base/version.gitMajor=1 \
   -X k8s.io/component-base/version.gitMinor=$k8s_minor" \
   -o "$OUT.partial/pod-security-webhook" k8s.io/pod-security-admission/cmd/webhook)
 end=$(date +%s)
 
-{
-  echo "pod-security-webhook k8s.io/pod-security-admission $PSA_VERSION (cmd/webhook)"
-  echo "$(go version)"
-  echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores"
-  echo "build seconds: $((end - start))"
-  echo "binary: $(du -sh "$OUT.partial/pod-security-webhook" | cut -f1)"
-  echo "go module cache: $(du -sh "$(go env GOMODCACHE)" 2>/dev/null | cut -f1)"
-  echo "go build cache: $(du -sh "$(go env GOCACHE)" 2>/dev/null | cut -f1)"
-} >"$OUT.partial/BUILD-INFO"
-rm -rf "$OUT"
-mv "$OUT.partial" "$OUT"
-cat "$OUT/BUILD-INFO" >&2
+go_build_publish \
+  "pod-security-webhook k8s.io/pod-security-admission $PSA_VERSION (cmd/webhook)" \
+  "build seconds: $((end - start))"
 echo "$BIN"
