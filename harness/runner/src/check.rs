@@ -269,7 +269,7 @@ pub fn exit_code(records: &[Record]) -> u8 {
             || r.warnings
                 .iter()
                 .flatten()
-                .any(|w| w.starts_with("would violate PodSecurity "))
+                .any(|w| w.starts_with(crate::judge::WOULD_VIOLATE))
     };
     u8::from(records.iter().any(violates))
 }

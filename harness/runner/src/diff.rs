@@ -208,12 +208,12 @@ fn one(s: &Scenario, a: &Side, b: &Side, compare: Compare) -> Compared {
         kind: s.case.kind_label(s.kind).to_owned(),
         aspect: aspect.to_owned(),
         a: Answer {
-            decision: decision(&a.profile, s, ca),
+            decision: judge::decision_name(&a.profile, s, ca).to_owned(),
             reasons: ra,
             message: ma,
         },
         b: Answer {
-            decision: decision(&b.profile, s, cb),
+            decision: judge::decision_name(&b.profile, s, cb).to_owned(),
             reasons: rb,
             message: mb,
         },
@@ -223,11 +223,7 @@ fn one(s: &Scenario, a: &Side, b: &Side, compare: Compare) -> Compared {
 /// One side's outcome for the scenario (its reasons read as its profile says).
 fn answer(side: &Side, s: &Scenario) -> Result<Outcome, TargetError> {
     let target = side.targets.for_case(&side.profile, &s.case)?;
-    run::version_applies(target.get(), &s.case, s.version)?;
-    let object = run::object_for(&s.case, s.kind)?;
-    let mut outcome = run::admit(target.get(), &s.case, s.version, &object)?;
-    run::read_profile_reasons(&side.profile, &mut outcome);
-    Ok(outcome)
+    run::outcome(target.get(), s, &side.profile, None)
 }
 
 fn reasons(outcome: &Outcome, ordered: bool) -> Vec<String> {
@@ -248,16 +244,6 @@ fn message(s: &Scenario, outcome: &Outcome) -> Vec<String> {
 /// Multi-line texts (Kyverno's YAML) on one line, their line breaks shown as `\n`.
 fn one_line(text: &str) -> String {
     text.trim_end().replace('\n', "\\n")
-}
-
-fn decision(profile: &Profile, s: &Scenario, complies: bool) -> String {
-    match (profile.denies_kind(s.kind), complies) {
-        (true, true) => "allowed",
-        (true, false) => "denied",
-        (false, true) => "allowed without a policy warning",
-        (false, false) => "allowed with a policy warning",
-    }
-    .to_owned()
 }
 
 /// The human report: differences grouped by control and version, then the counts.
@@ -363,6 +349,35 @@ cases:
         // Kyverno runs only `latest` and no PodTemplate: the shared scenarios shrink.
         let kyverno: Profile = "kyverno@v1.19".parse().unwrap();
         assert_eq!(scenarios_of(&s, &psa, &kyverno), 8 + 1);
+    }
+
+    /// PSA and Kyverno decide the bundled baseline case alike but word it differently:
+    /// the messages differ, the decisions do not.
+    #[test]
+    fn engines_that_word_it_differently_differ_in_messages_only() {
+        let s = suite();
+        let psa = Profile::Psa;
+        let kyverno: Profile = "kyverno@v1.19".parse().unwrap();
+        let cases_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cases");
+        let policies = crate::policy::DefaultPolicies::for_run(&[], Some(&cases_dir)).unwrap();
+        let targets = Targets::in_process(&[psa.clone(), kyverno.clone()])
+            .unwrap()
+            .with_policies(policies);
+        let side = |profile: &Profile| Side {
+            label: profile.to_string(),
+            profile: profile.clone(),
+            targets: &targets,
+        };
+        let shared = scenarios(&s, &psa, &kyverno, &Filter::default());
+        let (a, b) = (side(&psa), side(&kyverno));
+        let messages = run(&shared, &a, &b, Compare::Messages, 2);
+        assert!(messages.errors.is_empty(), "{}", human(&messages));
+        // Every denied scenario is worded differently; the allowed Pod has no text.
+        assert_eq!(messages.differences.len(), 8, "{}", human(&messages));
+        assert!(human(&messages).contains("message"), "{}", human(&messages));
+        let decisions = run(&shared, &a, &b, Compare::Decisions, 2);
+        assert!(decisions.agrees(), "{}", human(&decisions));
+        assert_eq!(decisions.compared, 9);
     }
 
     fn scenarios_of(s: &Suite, a: &Profile, b: &Profile) -> usize {

@@ -13,7 +13,7 @@ use crate::scenario::Scenario;
 use crate::target::Outcome;
 
 /// The prefix of PSA's policy warnings.
-const WOULD_VIOLATE: &str = "would violate PodSecurity ";
+pub(crate) const WOULD_VIOLATE: &str = "would violate PodSecurity ";
 
 /// One way an outcome differs from the expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -154,11 +154,15 @@ pub fn complies(profile: &Profile, kind: pss::Kind, outcome: &Outcome) -> bool {
             .any(|w| profile.is_policy_warning(w))
 }
 
-fn decision_name(profile: &Profile, scenario: &Scenario, complies: bool) -> &'static str {
+pub(crate) fn decision_name(
+    profile: &Profile,
+    scenario: &Scenario,
+    complies: bool,
+) -> &'static str {
     match (profile.denies_kind(scenario.kind), complies) {
         (true, true) => "allowed",
         (true, false) => "denied",
-        (false, true) => "allowed without warning",
+        (false, true) => "allowed without a policy warning",
         (false, false) => "allowed with a policy warning",
     }
 }
@@ -507,7 +511,7 @@ cases:
         };
         assert_eq!(
             judge(&s, &e, &quiet)[0].to_string(),
-            "expected allowed with a policy warning, got allowed without warning"
+            "expected allowed with a policy warning, got allowed without a policy warning"
         );
         assert!(
             judge(&s, &e, &denied(MSG))[0]

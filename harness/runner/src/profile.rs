@@ -134,7 +134,7 @@ impl Profile {
     pub fn is_policy_warning(&self, warning: &str) -> bool {
         match self {
             Profile::File(_) => true,
-            _ => warning.starts_with("would violate PodSecurity "),
+            _ => warning.starts_with(crate::judge::WOULD_VIOLATE),
         }
     }
 

@@ -496,6 +496,23 @@ pub fn version_applies(
     }
 }
 
+/// The target's outcome for the scenario's object (`object`, or the one the case names
+/// for the scenario's kind), its reasons read as `profile` says.
+pub fn outcome(
+    target: &dyn Target,
+    s: &Scenario,
+    profile: &Profile,
+    object: Option<&Workload>,
+) -> Result<Outcome, TargetError> {
+    version_applies(target, &s.case, s.version)?;
+    let mut outcome = match object {
+        Some(o) => admit(target, &s.case, s.version, o),
+        None => object_for(&s.case, s.kind).and_then(|o| admit(target, &s.case, s.version, &o)),
+    }?;
+    read_profile_reasons(profile, &mut outcome);
+    Ok(outcome)
+}
+
 /// Admit the scenario's object and judge the outcome; for Kyverno also which rules failed
 /// (a controller against its pod's failing rules and checks).
 fn judge_scenario(
@@ -505,12 +522,7 @@ fn judge_scenario(
     object: Option<&Workload>,
     result: &mut TrialResult,
 ) -> Result<Vec<Problem>, TargetError> {
-    version_applies(target, &s.case, s.version)?;
-    let mut outcome = match object {
-        Some(o) => admit(target, &s.case, s.version, o),
-        None => object_for(&s.case, s.kind).and_then(|o| admit(target, &s.case, s.version, &o)),
-    }?;
-    read_profile_reasons(&s.profile, &mut outcome);
+    let outcome = outcome(target, s, &s.profile, object)?;
     result.message = judge::subject_message(&outcome).map(str::to_owned);
     let mut problems = judge::judge(s, expect, &outcome);
     if problems.is_empty() && s.profile.denies_controllers() {
