@@ -119,8 +119,9 @@ mod tests {
         std::fs::write(d.join("golden/x.snap.new"), "y").unwrap();
         std::fs::write(d.join("cases/.swp"), "z").unwrap();
         assert_eq!(hash(&roots(d)).unwrap(), first);
-        // A moved byte changes it: content and path boundaries are delimited.
-        std::fs::write(d.join("cases/a.yaml"), "ab").unwrap();
+        // A byte moved from one file to the next changes it (the concatenated contents are
+        // the same "ac"): content boundaries are delimited.
+        std::fs::write(d.join("cases/a.yaml"), "ac").unwrap();
         std::fs::write(d.join("cases/b/c.yaml"), "").unwrap();
         assert_ne!(hash(&roots(d)).unwrap().sha256, first.sha256);
     }

@@ -36,22 +36,18 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 /// The HTML report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let title = report
-        .engine
-        .name
-        .clone()
-        .unwrap_or_else(|| report.engine.profile.clone());
+    let title = views::title(report);
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>PSS certification: {}</title><style>{STYLE}</style></head><body>\n",
-        esc(&title)
+        esc(title)
     );
     let _ = writeln!(
         out,
         "<h1>Pod Security Standards certification: {}</h1>",
-        esc(&title)
+        esc(title)
     );
     let class = match report.verdict.certified {
         true => "yes",
@@ -91,18 +87,13 @@ fn facts(out: &mut String, report: &Report) {
 }
 
 fn scores(out: &mut String, report: &Report) {
-    let m = &report.verdict.messages;
     out.push_str(
         "<h2>Scores</h2><table id=\"scores\"><tr><th>Aspect</th><th>Conforming</th>\
          <th>Not conforming</th><th>Not applicable</th><th>Score</th></tr>\n",
     );
-    score_row(out, "Decisions", &report.verdict.decisions);
-    score_row(
-        out,
-        "Messages, per scenario (vs the reference engine)",
-        &m.scenarios,
-    );
-    score_row(out, "Messages, golden snapshots (per case)", &m.goldens);
+    for (label, score) in views::score_rows(report) {
+        score_row(out, label, score);
+    }
     out.push_str("</table>\n");
 }
 

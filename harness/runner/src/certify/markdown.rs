@@ -10,11 +10,7 @@ use super::views;
 /// The Markdown report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let title = report
-        .engine
-        .name
-        .clone()
-        .unwrap_or_else(|| report.engine.profile.clone());
+    let title = views::title(report);
     let _ = writeln!(out, "# Pod Security Standards certification: {title}\n");
     let _ = writeln!(out, "{}\n", verdict_line(report));
     facts(&mut out, report);
@@ -78,13 +74,9 @@ fn scores(out: &mut String, report: &Report) {
         out,
         "| Aspect | Conforming | Not conforming | Not applicable | Score |\n|---|---:|---:|---:|---:|"
     );
-    score_row(out, "Decisions", &report.verdict.decisions);
-    score_row(
-        out,
-        "Messages, per scenario (vs the reference engine)",
-        &m.scenarios,
-    );
-    score_row(out, "Messages, golden snapshots (per case)", &m.goldens);
+    for (label, score) in views::score_rows(report) {
+        score_row(out, label, score);
+    }
     if report.verdict.decisions.known_divergences > 0 {
         let _ = writeln!(
             out,

@@ -3,7 +3,29 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Counts, Report};
+use super::model::{Counts, Report, Score};
+
+/// What the report certifies: the engine's name, else its profile.
+pub fn title(report: &Report) -> &str {
+    report
+        .engine
+        .name
+        .as_deref()
+        .unwrap_or(&report.engine.profile)
+}
+
+/// The score table's rows, in order: decisions, then the two message scores.
+pub fn score_rows(report: &Report) -> [(&'static str, &Score); 3] {
+    let m = &report.verdict.messages;
+    [
+        ("Decisions", &report.verdict.decisions),
+        (
+            "Messages, per scenario (vs the reference engine)",
+            &m.scenarios,
+        ),
+        ("Messages, golden snapshots (per case)", &m.goldens),
+    ]
+}
 
 /// The facts that make a report reproducible, as rows.
 pub fn facts(report: &Report) -> Vec<(&'static str, String)> {
