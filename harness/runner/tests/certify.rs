@@ -13,6 +13,8 @@
 
 #[path = "support/engines.rs"]
 mod engines;
+#[path = "support/live.rs"]
+mod live;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,11 +22,8 @@ use std::process::{Command, Output};
 
 use engines::{Mode, TestEngine};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use live::{repo, text};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn cases() -> PathBuf {
     repo().join("cases")
@@ -37,15 +36,6 @@ fn pss(args: &[&str]) -> Result<Output, Failed> {
         .env("NO_COLOR", "1")
         .output()
         .map_err(|e| format!("cannot run pss-harness: {e}").into())
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
@@ -506,25 +496,8 @@ fn an_engine_with_its_own_words_certifies_through_a_profile_file() -> Result<(),
 /// The upstream PSA webhook and the local control plane, when built: their paths, or why
 /// not.
 fn upstream_binaries() -> Result<(PathBuf, PathBuf), String> {
-    let print = |script: &str, flag: &str| -> Option<PathBuf> {
-        let out = Command::new("bash")
-            .arg(repo().join("scripts").join(script))
-            .arg(flag)
-            .output()
-            .ok()?;
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        (!path.is_empty()).then(|| PathBuf::from(path))
-    };
-    let assets = std::env::var_os("KUBEBUILDER_ASSETS")
-        .map(PathBuf::from)
-        .or_else(|| print("build-control-plane.sh", "--print-dir"))
-        .filter(|d| d.join("kube-apiserver").is_file() && d.join("etcd").is_file())
-        .ok_or("the local control plane is not built (scripts/build-control-plane.sh)")?;
-    let webhook = std::env::var_os("PSS_HARNESS_PSA_WEBHOOK")
-        .map(PathBuf::from)
-        .or_else(|| print("build-psa-webhook.sh", "--print-path"))
-        .filter(|p| p.is_file())
-        .ok_or("the upstream PSA webhook is not built (scripts/build-psa-webhook.sh)")?;
+    let assets = live::control_plane_bin()?;
+    let webhook = live::psa_webhook_bin()?;
     Ok((assets, webhook))
 }
 

@@ -19,44 +19,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/live.rs"]
+mod live;
+
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use live::{control_plane_bin, repo, text};
 use pss_harness::cluster::api::{Api, Pacing};
 use pss_harness::cluster::namespaces;
 use pss_harness::cluster::session;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pss-harness"));
     c.current_dir(repo()).env("NO_COLOR", "1");
     c
-}
-
-/// The folder with etcd and kube-apiserver, or why there is none.
-fn control_plane_bin() -> Result<PathBuf, String> {
-    let dir = match std::env::var_os("KUBEBUILDER_ASSETS") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let out = Command::new(repo().join("scripts/build-control-plane.sh"))
-                .arg("--print-dir")
-                .output()
-                .map_err(|e| format!("cannot run scripts/build-control-plane.sh: {e}"))?;
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        }
-    };
-    match ["etcd", "kube-apiserver"]
-        .iter()
-        .all(|b| dir.join(b).is_file())
-    {
-        true => Ok(dir),
-        false => Err(format!(
-            "no etcd and kube-apiserver in {} (run scripts/build-control-plane.sh or set \
-             KUBEBUILDER_ASSETS)",
-            dir.display()
-        )),
-    }
 }
 
 /// A `pss-harness control-plane` process and its kubeconfig; killed on drop.
@@ -158,15 +133,6 @@ impl Drop for ControlPlane {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The summary line's count for `what` (`12 passed`).
