@@ -290,14 +290,21 @@ fn register_engines(
     options: &SessionOptions,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Option<String>, String> {
-    let Ok(engines) = cleanup.engines.lock() else {
-        return Err("engine table poisoned".into());
+    // The table is locked only to read it: a signal's cleanup locks it too, and must not
+    // wait behind the installs below.
+    let (manifests, description) = {
+        let Ok(engines) = cleanup.engines.lock() else {
+            return Err("engine table poisoned".into());
+        };
+        let Some(engines) = engines.as_ref() else {
+            return Ok(None);
+        };
+        let manifests = (0..servers.len())
+            .map(|i| engines.write_webhook_configuration(i))
+            .collect::<Result<Vec<_>, String>>()?;
+        (manifests, engines.describe())
     };
-    let Some(engines) = engines.as_ref() else {
-        return Ok(None);
-    };
-    for (i, server) in servers.iter().enumerate() {
-        let manifest = engines.write_webhook_configuration(i)?;
+    for (server, manifest) in servers.iter().zip(manifests) {
         let install = Install::load(&[manifest])?;
         runtime.block_on(install.apply(&server.api, run_id))?;
         runtime.block_on(super::install::wait_effective(
@@ -306,7 +313,7 @@ fn register_engines(
             options.install_timeout,
         ))?;
     }
-    Ok(Some(engines.describe()))
+    Ok(Some(description))
 }
 
 /// A client configuration from a kubeconfig file and context, refusing protected contexts.

@@ -86,7 +86,8 @@ pub struct ClusterTarget {
 type Answer = Arc<tokio::sync::OnceCell<Result<Outcome, TargetError>>>;
 
 /// A request's identity: a 128-bit hash of everything it carries (its `Debug` form is
-/// complete and deterministic: maps are ordered).
+/// complete and deterministic: maps are ordered). Hashed rather than kept, so the cache
+/// does not hold a copy of every object the run sent.
 fn request_key(request: &AdmissionRequest<'_>) -> u128 {
     use std::hash::{Hash, Hasher};
     let text = format!("{request:?}");
