@@ -627,7 +627,7 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
 pub fn report_recorded(results: &[run::TrialResult]) {
     let recorded: Vec<&str> = results
         .iter()
-        .filter_map(|r| r.message.as_deref()?.strip_prefix("recorded "))
+        .filter_map(run::TrialResult::recorded_golden)
         .collect();
     if recorded.is_empty() {
         return;

@@ -378,6 +378,16 @@ pub struct TrialResult {
     pub message: Option<String>,
 }
 
+/// How a golden trial under `--goldens record` reports the snapshot it wrote.
+const RECORDED: &str = "recorded ";
+
+impl TrialResult {
+    /// The snapshot this golden trial wrote under `--goldens record`, if it wrote one.
+    pub fn recorded_golden(&self) -> Option<&str> {
+        self.message.as_deref()?.strip_prefix(RECORDED)
+    }
+}
+
 fn ser_kind<S: serde::Serializer>(k: &Option<Kind>, s: S) -> Result<S::Ok, S::Error> {
     match k {
         Some(k) => s.serialize_str(k.as_str()),
@@ -566,7 +576,7 @@ pub fn run_golden(
         Ok(body) if body.is_complete() || (!profile.has_reference() && !body.text.is_empty()) => {
             let (problem, recorded) = compare_golden(case, profile, &body.text, opts);
             if let Some(path) = recorded {
-                result.message = Some(format!("recorded {path}"));
+                result.message = Some(format!("{RECORDED}{path}"));
             }
             problem
         }

@@ -155,11 +155,7 @@ fn reference_message(s: &Scenario, targets: &Targets) -> Option<Option<String>> 
 fn golden(case: &Arc<Case>, result: &TrialResult, tally: &mut Tally, failures: &mut Vec<Failure>) {
     let aspect = match &result.status {
         TrialStatus::Passed | TrialStatus::KnownDivergence { .. } => {
-            match result
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with("recorded "))
-            {
+            match result.recorded_golden().is_some() {
                 true => {
                     tally.recorded += 1;
                     Aspect::NotApplicable
