@@ -69,6 +69,10 @@ pub fn over_limit(what: &str, size: Option<u64>) -> String {
     }
 }
 
+/// The parser's alias limits (replay, expansion, anchors) and its budget's, in one sentence.
+const ALIAS_BOMB: &str =
+    "aliases expand too far (an alias bomb?): the input is over the alias limits";
+
 /// A sentence for a YAML error that is a breached bound (through alias and snippet
 /// wrappers), or `None` for any other error.
 pub fn yaml_limit_message(err: &serde_saphyr::Error) -> Option<String> {
@@ -81,9 +85,7 @@ pub fn yaml_limit_message(err: &serde_saphyr::Error) -> Option<String> {
         E::Budget { breach, .. } => breach_message(breach),
         E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
-        | E::AliasReplayStackDepthExceeded { .. } => {
-            "aliases expand too far (an alias bomb?): the input is over the alias limits".into()
-        }
+        | E::AliasReplayStackDepthExceeded { .. } => ALIAS_BOMB.into(),
         E::RecursiveReferencesRequireWeakTypes { .. } => {
             "an alias refers to a node that contains it: the expansion never ends".into()
         }
@@ -118,9 +120,7 @@ fn breach_message(breach: &BudgetBreach) -> String {
         | BudgetBreach::AliasAnchorRatio { .. }
         | BudgetBreach::RecordedAnchorEvents { .. }
         | BudgetBreach::RecordedAnchorBytes { .. }
-        | BudgetBreach::MergeKeys { .. } => {
-            "aliases expand too far (an alias bomb?): the input is over the alias limits".into()
-        }
+        | BudgetBreach::MergeKeys { .. } => ALIAS_BOMB.into(),
         other => format!("the input is over a parser limit ({other:?})"),
     }
 }
